@@ -1,0 +1,2 @@
+#include <cstdio>
+int main() { std::puts("deepseek " DS_VERSION); return 0; }

@@ -1,0 +1,1 @@
+// placeholder until the plug-in is written
