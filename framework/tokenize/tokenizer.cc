@@ -30,13 +30,16 @@ void Tokenizer::encode(std::string_view text, size_t base, std::vector<Token>& o
     std::string_view line = text.substr(line_start, line_end - line_start);
     if (!line.empty()) {
       auto proto = sp_->EncodeAsImmutableProto(line);
-      Span last{0, 0};
-      for (const auto& p : proto.pieces()) {
-        Span span{base + line_start + p.begin(), base + line_start + p.end()};
-        // Byte-fallback pieces after the first carry an empty span: give them the character's.
-        if (span.begin == span.end && sp_->IsByte(static_cast<int>(p.id())) && last.end == span.begin) span = last;
-        out.push_back({static_cast<int32_t>(p.id()), span});
-        last = span;
+      size_t first = out.size();
+      for (const auto& p : proto.pieces())
+        out.push_back({static_cast<int32_t>(p.id()), {base + line_start + p.begin(), base + line_start + p.end()}});
+      // SentencePiece gives the character's span to the last byte-fallback piece of a character
+      // and empty spans to the ones before it: give every piece of the character the whole span.
+      for (size_t i = out.size(); i-- > first + 1;) {
+        Token& prev = out[i - 1];
+        if (prev.span.begin == prev.span.end && prev.span.begin == out[i].span.begin && sp_->IsByte(prev.id) &&
+            sp_->IsByte(out[i].id))
+          prev.span = out[i].span;
       }
     }
     line_start = line_end + 1;
