@@ -1,2 +1,5 @@
-#include <cstdio>
-int main() { std::puts("deepseek " DS_VERSION); return 0; }
+// The `deepseek` command: everything lives in the framework's CLI layer so
+// tests can drive it in-process.
+#include "cli/app.h"
+
+int main(int argc, char** argv) { return ds::run_cli(argc, argv); }

@@ -81,7 +81,7 @@ struct PipelineConfig {
   std::vector<SinkConfig> sinks;
   Options run;                      // see run_option_specs()
   std::string resolved_yaml;        // every option with its resolved value, for `deepseek config`
-  std::string config_hash;          // "sha256:<hex>" of resolved_yaml
+  std::string config_hash;          // "sha256:<hex>" of emit_processing_yaml (plugins, input, stages)
 };
 
 // The `input:` section: paths, include/exclude globs, recursion, size limit, encoding override.

@@ -59,15 +59,43 @@ size_t OffsetMap::map_end(size_t dst) const {
 OffsetMap OffsetMap::compose(const OffsetMap& inner) const {
   if (anchors_.empty()) return inner;
   if (inner.anchors_.empty()) return *this;
-  // Walk the pieces of `this`; a linear piece of `this` is split at inner's anchors.
+  // Walk the pieces of `this`; a linear piece of `this` is split at inner's anchors. Source bytes
+  // that map to no output byte (a BOM, a removed control character) become zero-width replaced
+  // pieces, so every later offset keeps its exact position in the source.
+  // Pieces are held back one step: when an inner replaced unit straddles two pieces of `this`,
+  // their source spans overlap and the two become one replaced unit, exactly as mapping twice
+  // would widen them.
   Builder b;
+  size_t src_done = 0;  // source bytes already handed to the builder
+  struct Pending {
+    size_t dst_len = 0;
+    Span src;
+    bool copied = false;
+    bool active = false;
+  } pending;
+  auto flush = [&]() {
+    if (!pending.active) return;
+    if (pending.src.begin > src_done) b.append(0, pending.src.begin - src_done, false);
+    b.append(pending.dst_len, pending.src.size(), pending.copied);
+    src_done = pending.src.end;
+    pending.active = false;
+  };
+  auto emit = [&](size_t dst_len, Span src, bool copied) {
+    if (pending.active && src.begin < pending.src.end) {
+      pending.dst_len += dst_len;
+      pending.src.end = std::max(pending.src.end, src.end);
+      pending.copied = false;
+      return;
+    }
+    flush();
+    pending = {dst_len, src, copied, true};
+  };
   for (size_t i = 0; i + 1 < anchors_.size(); ++i) {
     const Anchor& a = anchors_[i];
     const Anchor& next = anchors_[i + 1];
     size_t dst_len = next.dst - a.dst;
     if (!a.linear) {
-      Span src = inner.map({static_cast<size_t>(a.src), static_cast<size_t>(next.src)});
-      b.append(dst_len, src.size(), false);
+      emit(dst_len, inner.map({static_cast<size_t>(a.src), static_cast<size_t>(next.src)}), false);
       continue;
     }
     // Linear run [a.src, next.src) in the middle text: follow inner's pieces inside it.
@@ -80,14 +108,16 @@ OffsetMap OffsetMap::compose(const OffsetMap& inner) const {
       size_t piece_end = it == inner.anchors_.end() ? end : std::min<size_t>(end, it->dst);
       if (piece_end <= pos) piece_end = end;
       if (piece->linear) {
-        b.append(piece_end - pos, piece_end - pos, true);
+        size_t src_begin = piece->src + (pos - piece->dst);
+        emit(piece_end - pos, {src_begin, src_begin + (piece_end - pos)}, true);
       } else {
-        Span src = inner.map({pos, piece_end});
-        b.append(piece_end - pos, src.size(), false);
+        emit(piece_end - pos, inner.map({pos, piece_end}), false);
       }
       pos = piece_end;
     }
   }
+  flush();
+  if (inner.src_size() > src_done) b.append(0, inner.src_size() - src_done, false);
   return b.finish();
 }
 
