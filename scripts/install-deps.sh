@@ -9,7 +9,11 @@ packages=(
   libicu-dev libsqlite3-dev sqlite3 libssl-dev
   libboost-dev libboost-filesystem-dev
   libgtest-dev googletest
+  nlohmann-json3-dev libopenblas-dev libopenblas0-openmp
+  python3-torch python3-numpy
 )
+# python3-torch is Debian's CPU PyTorch: the reference model and trainer run on it with /usr/bin/python3
+# (parity tests call it). libopenblas0-openmp is the BLAS variant it runs fastest with.
 
 missing=()
 for p in "${packages[@]}"; do
