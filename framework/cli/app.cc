@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/model_command.h"
 #include "cli/progress.h"
 #include "core/engine.h"
 #include "core/pipeline_loader.h"
@@ -40,6 +41,7 @@ commands:
   config PIPELINE           print the pipeline fully resolved, defaults included
   plugins                   list the plug-ins found, with their versions, ABI and stages
   stages                    list the registered stages and sinks with their options
+  model info FILE           validate a model file and describe it (config, paths, heads, precisions)
 
 exit codes: 0 all documents done, 1 some documents failed, 2 usage or configuration error,
             3 fatal runtime error, 130 interrupted
@@ -535,6 +537,7 @@ int run_cli(int argc, char** argv) {
     if (cmd == "config") return cmd_config(a);
     if (cmd == "plugins") return cmd_plugins(a);
     if (cmd == "stages") return cmd_stages(a);
+    if (cmd == "model") return run_model_command(a.positional, a.json, a.help);
     throw UsageError("unknown command '" + cmd + "' (see deepseek --help)");
   } catch (const UsageError& e) {
     std::cerr << "deepseek: " << e.what() << "\n";

@@ -192,6 +192,23 @@ void check_data_flow(CheckContext& ctx, const Registry& registry, const std::vec
   }
 }
 
+// The stage's own load-time check (Registry::stage_check), given the stages before it. A check that
+// throws is reported like a problem, so a stage bug cannot escape as a crash.
+void run_stage_check(CheckContext& ctx, const StageCheck& check, const NamedItem& item, const StageConfig& sc,
+                     const std::vector<StageConfig>& earlier_configs) {
+  std::vector<EarlierStage> earlier;
+  for (const StageConfig& e : earlier_configs) earlier.push_back({e.stage, &e.options});
+  const std::string base = config::join_key(item.key_path, item.name);
+  std::vector<StageProblem> problems;
+  try {
+    problems = check(sc.options, earlier);
+  } catch (const std::exception& e) {
+    problems.push_back({"", e.what()});
+  }
+  for (const StageProblem& p : problems)
+    ctx.errors.push_back({item.name_where, p.option.empty() ? base : config::join_key(base, p.option), p.message, ""});
+}
+
 void read_stages(CheckContext& ctx, const Registry& registry, PipelineConfig& cfg) {
   const YAML::Node& root = ctx.src.root;
   Section section = find_section(root, "stages");
@@ -224,8 +241,11 @@ void read_stages(CheckContext& ctx, const Registry& registry, PipelineConfig& cf
     int n = ++seen[item.name];
     sc.instance_name = n == 1 ? item.name : item.name + "#" + std::to_string(n);
     sc.where = item.name_where;
+    const size_t errors_before = ctx.errors.size();
     sc.options = config::read_options(ctx, item.options, item.options_where, spec->options,
                                       "stage '" + item.name + "'", config::join_key(item.key_path, item.name));
+    const StageCheck* check = registry.stage_check(item.name);
+    if (check && ctx.errors.size() == errors_before) run_stage_check(ctx, *check, item, sc, cfg.stages);
     cfg.stages.push_back(std::move(sc));
   }
   check_data_flow(ctx, registry, specs, items);

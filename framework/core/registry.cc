@@ -4,10 +4,10 @@
 
 namespace ds {
 
-void Registry::add_stage(StageSpec spec, StageFactory factory) {
+void Registry::add_stage(StageSpec spec, StageFactory factory, StageCheck check) {
   std::string name = spec.name;
   if (stages_.count(name)) throw std::invalid_argument("stage '" + name + "' is already registered");
-  stages_.emplace(name, StageEntry{std::move(spec), std::move(factory)});
+  stages_.emplace(name, StageEntry{std::move(spec), std::move(factory), std::move(check)});
 }
 
 void Registry::add_sink(SinkSpec spec, SinkFactory factory) {
@@ -24,6 +24,11 @@ const StageSpec* Registry::find_stage(const std::string& name) const {
 const StageFactory* Registry::stage_factory(const std::string& name) const {
   auto it = stages_.find(name);
   return it == stages_.end() ? nullptr : &it->second.factory;
+}
+
+const StageCheck* Registry::stage_check(const std::string& name) const {
+  auto it = stages_.find(name);
+  return it == stages_.end() || !it->second.check ? nullptr : &it->second.check;
 }
 
 const SinkSpec* Registry::find_sink(const std::string& name) const {

@@ -17,6 +17,10 @@ class ThreadPool;  // kernels/cpu/thread_pool.h
 
 // C[M,N] (+)= A[M,K] @ B[N,K]^T. `accumulate` adds into C instead of overwriting it.
 // M == 1 is routed to a GEMV-class path. `pool` may be null (single thread).
+// M <= 15 or N <= 16 reads B as it is; otherwise B panels are packed per call into a stack buffer
+// (24 KiB), which for a constant weight pack_weights + gemm_packed below avoid. Safe to call from
+// several threads at once (on disjoint C), with or without a shared pool. K == 0 sets C to 0 (or
+// keeps it when accumulating).
 void gemm_nt(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C, int ldc,
              bool accumulate, ThreadPool* pool);
 
@@ -39,14 +43,17 @@ void fp16_to_fp32(const uint16_t* src, float* dst, size_t n);
 void fp32_to_fp16(const float* src, uint16_t* dst, size_t n);
 
 // Indices of the k largest scores among n (ties: lower index first), written to out[0..k) in
-// ascending index order. 1 <= k <= n.
+// ascending index order. 1 <= k <= n. NaN ranks below every number. O(n + k log k) expected time;
+// keeps a grow-only per-thread scratch of n indices.
 void top_k(const float* scores, int n, int k, int32_t* out);
 
 // One head of attention over an explicit key set.
 // q: [T, dh] (stride ldq), k/v: [T, dh] (strides ldk, ldv), keys: nk key indices (ascending),
-// key_bias: per-key additive logit bias indexed by key position (may be null),
+// key_bias: per-key additive logit bias indexed by key position, i.e. key j adds key_bias[keys[j]]
+// (an array of at least max(keys) + 1 values; may be null),
 // out: [T, dh] (stride ldo). Every query attends to all nk keys; scale = 1/sqrt(dh).
-// Memory is O(nk) per query, never O(T^2).
+// Memory is O(nk) per query, never O(T^2): keys stream through an online softmax in blocks of 64,
+// with stack scratch for dh <= 512 (heap above).
 void attention_keys(int T, int dh, const float* q, int ldq, const float* k, int ldk, const float* v, int ldv,
                     const int32_t* keys, int nk, const float* key_bias, float* out, int ldo);
 
@@ -54,8 +61,47 @@ void attention_keys(int T, int dh, const float* q, int ldq, const float* k, int 
 void attention_local(int T, int dh, int window, const float* q, int ldq, const float* k, int ldk, const float* v,
                      int ldv, float* out, int ldo);
 
-// The name of the implementation picked at run time: "avx2" or "portable".
+// The name of the implementation picked at run time: "avx2" or "portable". The environment variable
+// DS_KERNELS=portable forces the portable one (read once, at the first kernel call).
 const char* isa();
+
+// Weights B[N, K] rearranged once into the panel layout the GEMM micro-kernel reads, so that
+// gemm_packed skips the per-call packing of gemm_nt (which costs about as much as the arithmetic when
+// M is small). The model holds weights constant, so packing at load time is free at run time.
+// Layout (shared by every implementation): ceil(N / kPanel) panels; panel p holds rows
+// [kPanel*p, kPanel*p + kPanel) as K rows of kPanel floats (k-major), rows past N zero-filled.
+// Movable, not copyable; owns 64-byte aligned memory. Thread-safe to read from many threads.
+class PackedMatrix {
+ public:
+  static constexpr int kPanel = 24;
+  PackedMatrix() = default;
+  PackedMatrix(PackedMatrix&& other) noexcept;
+  PackedMatrix& operator=(PackedMatrix&& other) noexcept;
+  PackedMatrix(const PackedMatrix&) = delete;
+  PackedMatrix& operator=(const PackedMatrix&) = delete;
+  ~PackedMatrix();
+
+  int rows() const { return n_; }  // N
+  int cols() const { return k_; }  // K
+  const float* data() const { return data_; }
+  bool empty() const { return data_ == nullptr; }
+
+ private:
+  friend PackedMatrix pack_weights(const float* W, int N, int K);
+  int n_ = 0;
+  int k_ = 0;
+  float* data_ = nullptr;
+};
+
+// Packs W[N, K] (row-major, contiguous) for gemm_packed. Allocates about N*K floats.
+PackedMatrix pack_weights(const float* W, int N, int K);
+
+// C[M,N] (+)= A[M,K] @ W[:N, :K]^T where W is the matrix packed in B. N <= B.rows() and K <= B.cols()
+// select a prefix of the rows (output channels) and of the columns (inputs), which is how the
+// model's narrower paths slice a weight (model/SPEC.md section 2). Same results as gemm_nt up to
+// FP32 summation order. `pool` may be null.
+void gemm_packed(int M, int N, int K, const float* A, int lda, const PackedMatrix& B, float* C, int ldc,
+                 bool accumulate, ThreadPool* pool);
 
 namespace ref {
 void gemm_nt(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C, int ldc,

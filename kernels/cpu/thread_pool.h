@@ -17,6 +17,11 @@ class ThreadPool {
 
   int size() const;
   // Calls body(begin, end) on disjoint chunks covering [0, n); at most size() chunks run at once.
+  // Each thread owns a contiguous share of [0, n) and takes it in a few pieces; a thread that runs
+  // out takes pieces of the others' shares, so a worker descheduled by the OS delays nothing. The
+  // number of chunks is therefore not fixed: do not index per-thread state by chunk.
+  // Safe to call from several threads (jobs run one after another); a call from inside a body runs
+  // inline on the calling thread.
   void parallel_for(size_t n, const std::function<void(size_t begin, size_t end)>& body);
 
  private:

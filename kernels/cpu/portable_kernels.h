@@ -1,0 +1,23 @@
+// Internal: the portable implementations (baseline ISA, plain C++ the compiler may vectorize).
+// Ops without an entry here use the reference directly.
+#pragma once
+
+#include "kernels/cpu/kernels.h"
+
+namespace ds::kernels::portable {
+
+void gemm_nt(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C, int ldc,
+             bool accumulate, ThreadPool* pool);
+void gemm_packed(int M, int N, int K, const float* A, int lda, const PackedMatrix& B, float* C, int ldc,
+                 bool accumulate, ThreadPool* pool);
+void attention_keys(int T, int dh, const float* q, int ldq, const float* k, int ldk, const float* v, int ldv,
+                    const int32_t* keys, int nk, const float* key_bias, float* out, int ldo);
+void attention_local(int T, int dh, int window, const float* q, int ldq, const float* k, int ldk, const float* v,
+                     int ldv, float* out, int ldo);
+
+}  // namespace ds::kernels::portable
+
+namespace ds::kernels {
+// O(n) selection with the reference's tie rule; plain C++, shared by every table.
+void top_k_select(const float* scores, int n, int k, int32_t* out);
+}  // namespace ds::kernels

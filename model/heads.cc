@@ -1,0 +1,79 @@
+#include "model/heads.h"
+
+#include <cmath>
+
+#include "kernels/cpu/kernels.h"
+
+namespace ds::model {
+
+namespace {
+
+// Mean of rows [begin, end) of z, accumulated in double so long spans lose nothing.
+std::vector<float> mean_rows(const float* z, int begin, int end, int D) {
+  std::vector<double> acc(size_t(D), 0.0);
+  for (int t = begin; t < end; ++t)
+    for (int d = 0; d < D; ++d) acc[size_t(d)] += z[size_t(t) * D + d];
+  std::vector<float> out(size_t(D), 0.0f);
+  if (end > begin)
+    for (int d = 0; d < D; ++d) out[size_t(d)] = static_cast<float>(acc[size_t(d)] / (end - begin));
+  return out;
+}
+
+// logits[c] = W[c] . x + b[c] for C classes.
+void linear_row(const float* x, const HeadWeights& h, int C, int D, float* out) {
+  kernels::gemm_nt(1, C, D, x, D, h.weight.data(), D, out, C, false, nullptr);
+  if (h.bias.data())
+    for (int c = 0; c < C; ++c) out[c] += h.bias.data()[c];
+}
+
+}  // namespace
+
+void run_heads(const std::vector<HeadWeights>& heads, const float* z, int T, int D, std::span<const TokenRange> segments,
+               std::map<std::string, Output>& out, kernels::ThreadPool* pool) {
+  for (const HeadWeights& h : heads) {
+    Output& o = out[h.def.name];
+    const int C = h.def.type == HeadType::kEmbedding ? h.def.dim : static_cast<int>(h.def.labels.size());
+    switch (h.def.type) {
+      case HeadType::kTokenTags:
+        o.shape = {T, C};
+        o.data.assign(size_t(T) * C, 0.0f);
+        if (T > 0) {
+          kernels::gemm_nt(T, C, D, z, D, h.weight.data(), D, o.data.data(), C, false, pool);
+          for (int t = 0; t < T; ++t)
+            for (int c = 0; c < C; ++c) o.data[size_t(t) * C + c] += h.bias.data()[c];
+        }
+        break;
+      case HeadType::kSegmentLabels:
+        o.shape = {static_cast<int64_t>(segments.size()), C};
+        o.data.assign(segments.size() * C, 0.0f);
+        for (size_t s = 0; s < segments.size(); ++s) {
+          if (segments[s].end <= segments[s].begin) continue;  // an empty span gives zeros
+          std::vector<float> m = mean_rows(z, segments[s].begin, segments[s].end, D);
+          linear_row(m.data(), h, C, D, o.data.data() + s * C);
+        }
+        break;
+      case HeadType::kSequenceClasses:
+        o.shape = {C};
+        o.data.assign(size_t(C), 0.0f);
+        if (T > 0) linear_row(mean_rows(z, 0, T, D).data(), h, C, D, o.data.data());
+        break;
+      case HeadType::kEmbedding: {
+        o.shape = {C};
+        o.data.assign(size_t(C), 0.0f);
+        if (T == 0) break;
+        linear_row(mean_rows(z, 0, T, D).data(), h, C, D, o.data.data());
+        double norm = 0;
+        for (float x : o.data) norm += double(x) * x;
+        norm = std::sqrt(norm);
+        if (norm > 0)
+          for (float& x : o.data) x = static_cast<float>(x / norm);
+        break;
+      }
+      case HeadType::kMlm:
+        out.erase(h.def.name);  // never loaded; pretraining only
+        break;
+    }
+  }
+}
+
+}  // namespace ds::model

@@ -1,0 +1,191 @@
+// Properties of the C++ encoder that need no reference implementation: a sequence computes the same
+// alone or in a batch, with one thread or two; long sequences are windows merged by SPEC.md section 5;
+// F32 weights give the same results used in place or copied; bad requests and inputs are errors.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <cstring>
+
+#include "kernels/cpu/thread_pool.h"
+#include "model/encoder.h"
+#include "model/model_error.h"
+#include "model/random_model.h"
+#include "test_util.h"
+
+namespace ds::test {
+namespace {
+
+using model::Encoder;
+using model::EncodeRequest;
+using model::SequenceInput;
+
+std::shared_ptr<const model::ModelFile> write_and_open(const TempDir& dir, const std::string& name,
+                                                       const std::string& bytes) {
+  write_file(dir / name, bytes);
+  return model::ModelFile::open((dir / name).string());
+}
+
+std::vector<int32_t> ids_of(int n, int salt, int vocab = 64) {
+  std::vector<int32_t> v;
+  for (int i = 0; i < n; ++i) v.push_back((i * 37 + salt * 11 + (i * i) % 7) % vocab);
+  return v;
+}
+
+double max_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double d = 0;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) d = std::max(d, std::fabs(double(a[i]) - b[i]));
+  return d;
+}
+
+class ModelEncoder : public ::testing::Test {
+ protected:
+  void SetUp() override { encoder_ = std::make_unique<Encoder>(write_and_open(dir_, "m.safetensors", model::make_random_model({}).serialize())); }
+  TempDir dir_;
+  std::unique_ptr<Encoder> encoder_;
+};
+
+TEST_F(ModelEncoder, WindowStartsFollowTheSpec) {
+  EXPECT_EQ(model::window_starts(10, 64, 8), std::vector<int>{0});
+  EXPECT_EQ(model::window_starts(64, 64, 8), std::vector<int>{0});
+  EXPECT_EQ(model::window_starts(65, 64, 8), (std::vector<int>{0, 1}));
+  EXPECT_EQ(model::window_starts(150, 64, 8), (std::vector<int>{0, 56, 86}));
+  EXPECT_EQ(model::window_starts(120, 64, 8), (std::vector<int>{0, 56}));  // exactly two strides + max_len
+}
+
+TEST_F(ModelEncoder, ASequenceComputesTheSameAloneInABatchAndOnTwoThreads) {
+  std::vector<std::vector<int32_t>> seqs = {ids_of(5, 1), ids_of(40, 2), ids_of(150, 3), ids_of(1, 4), ids_of(0, 5)};
+  std::vector<model::TokenRange> spans = {{0, 1}, {0, 0}}, empty_spans = {{0, 0}};
+  std::vector<SequenceInput> batch;
+  for (auto& s : seqs) batch.push_back({s, s.empty() ? empty_spans : spans});
+  kernels::ThreadPool pool(2);
+  auto together = encoder_->encode(batch, {}, &pool);
+  ASSERT_EQ(together.size(), seqs.size());
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    SCOPED_TRACE(i);
+    auto alone = encoder_->encode({&batch[i], 1}, {}, nullptr);
+    EXPECT_EQ(together[i].hidden.shape, (std::vector<int64_t>{int64_t(seqs[i].size()), 32}));
+    EXPECT_LT(max_diff(together[i].hidden.data, alone[0].hidden.data), 1e-5);
+    for (const auto& [name, o] : alone[0].heads) {
+      EXPECT_EQ(together[i].heads.at(name).shape, o.shape) << name;
+      EXPECT_LT(max_diff(together[i].heads.at(name).data, o.data), 1e-5) << name;
+    }
+  }
+  // Shapes of the heads, and the empty span / empty sequence giving zeros.
+  EXPECT_EQ(together[1].heads.at("tags").shape, (std::vector<int64_t>{40, 5}));
+  EXPECT_EQ(together[1].heads.at("clauses").shape, (std::vector<int64_t>{2, 4}));
+  EXPECT_EQ(together[1].heads.at("triage").shape, (std::vector<int64_t>{4}));
+  EXPECT_EQ(together[1].heads.at("embed").shape, (std::vector<int64_t>{16}));
+  for (int c = 0; c < 4; ++c) EXPECT_EQ(together[1].heads.at("clauses").data[4 + c], 0.0f);
+  EXPECT_EQ(together[4].hidden.shape, (std::vector<int64_t>{0, 32}));
+  for (float x : together[4].heads.at("embed").data) EXPECT_EQ(x, 0.0f);
+  double norm = 0;
+  for (float x : together[1].heads.at("embed").data) norm += double(x) * x;
+  EXPECT_NEAR(norm, 1.0, 1e-5);
+}
+
+TEST_F(ModelEncoder, LongSequencesTakeEachTokenFromItsMostCentralWindow) {
+  std::vector<int32_t> ids = ids_of(150, 9);  // windows start at 0, 56, 86 (max_len 64)
+  SequenceInput in{ids, {}};
+  auto whole = encoder_->encode({&in, 1}, {}, nullptr)[0].hidden.data;
+  std::vector<int> starts = {0, 56, 86};
+  std::vector<std::vector<float>> window_z;
+  for (int s : starts) {
+    SequenceInput w{std::span<const int32_t>(ids).subspan(size_t(s), 64), {}};
+    window_z.push_back(encoder_->encode({&w, 1}, {}, nullptr)[0].hidden.data);
+  }
+  for (int i = 0; i < 150; ++i) {
+    int best = -1, owner = 0;
+    for (int w = 0; w < 3; ++w) {
+      if (i < starts[size_t(w)] || i >= starts[size_t(w)] + 64) continue;
+      int d = std::min(i - starts[size_t(w)], starts[size_t(w)] + 63 - i);
+      if (d > best) best = d, owner = w;
+    }
+    const float* want = window_z[size_t(owner)].data() + size_t(i - starts[size_t(owner)]) * 32;
+    for (int d = 0; d < 32; ++d) ASSERT_NEAR(whole[size_t(i) * 32 + d], want[d], 1e-5) << "token " << i;
+  }
+}
+
+TEST_F(ModelEncoder, DenseTopKEqualsAKeyBudgetAtLeastT) {
+  std::vector<int32_t> ids = ids_of(30, 3);
+  SequenceInput in{ids, {}};
+  EncodeRequest dense, exact, sparse;
+  dense.top_k = model::TopKSpec::dense();
+  exact.top_k = model::TopKSpec{model::TopKSpec::Kind::kFixed, 30, 1.0, 0};
+  sparse.top_k = model::TopKSpec{model::TopKSpec::Kind::kFixed, 5, 1.0, 0};
+  auto a = encoder_->encode({&in, 1}, dense, nullptr)[0].hidden.data;
+  auto b = encoder_->encode({&in, 1}, exact, nullptr)[0].hidden.data;
+  auto c = encoder_->encode({&in, 1}, sparse, nullptr)[0].hidden.data;
+  EXPECT_EQ(max_diff(a, b), 0.0);
+  EXPECT_GT(max_diff(a, c), 1e-3);  // the random model makes top-k matter
+}
+
+TEST_F(ModelEncoder, PathsChangeTheResultAndBadRequestsAreErrors) {
+  std::vector<int32_t> ids = ids_of(20, 1);
+  SequenceInput in{ids, {}};
+  EncodeRequest light;
+  light.path = encoder_->path("light");
+  auto a = encoder_->encode({&in, 1}, {}, nullptr)[0].hidden.data;
+  auto b = encoder_->encode({&in, 1}, light, nullptr)[0].hidden.data;
+  EXPECT_GT(max_diff(a, b), 1e-3);
+
+  EXPECT_THROW(encoder_->path("turbo"), model::ModelError);
+  try {
+    encoder_->path("turbo");
+  } catch (const model::ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("it has: heavy, light, standard"), std::string::npos) << e.what();
+  }
+  EncodeRequest too_wide;
+  too_wide.path = model::PathSpec{1.0, 5, {}, std::nullopt};
+  EXPECT_THROW(encoder_->encode({&in, 1}, too_wide, nullptr), model::ModelError);
+  EncodeRequest bad_window;
+  bad_window.window = -1;
+  EXPECT_THROW(encoder_->encode({&in, 1}, bad_window, nullptr), model::ModelError);
+
+  std::vector<int32_t> bad = {1, 2, 64};
+  SequenceInput bad_in{bad, {}};
+  EXPECT_NE(encoder_->check_input(bad_in).find("token 2 has id 64, outside the vocabulary [0, 64)"), std::string::npos);
+  EXPECT_THROW(encoder_->encode({&bad_in, 1}, {}, nullptr), model::ModelError);
+  std::vector<model::TokenRange> bad_span = {{2, 25}};
+  SequenceInput span_in{ids, bad_span};
+  EXPECT_NE(encoder_->check_input(span_in).find("segment 0"), std::string::npos);
+}
+
+TEST_F(ModelEncoder, MisalignedF32TensorsAreCopiedAndGiveTheSameResult) {
+  const std::string good = model::make_random_model({}).serialize();
+  uint64_t n = 0;
+  std::memcpy(&n, good.data(), 8);
+  nlohmann::ordered_json header = nlohmann::ordered_json::parse(good.substr(8, n));
+  for (auto& [name, e] : header.items())
+    if (name != "__metadata__") e["data_offsets"] = {e["data_offsets"][0].get<uint64_t>() + 1, e["data_offsets"][1].get<uint64_t>() + 1};
+  // One extra byte in front of the data: every tensor now starts at an odd address.
+  std::string shifted = model::assemble_safetensors(header.dump(), "\x7f" + good.substr(8 + n));
+  Encoder copied(write_and_open(dir_, "shifted.safetensors", shifted));
+  std::vector<int32_t> ids = ids_of(33, 2);
+  SequenceInput in{ids, {}};
+  auto a = encoder_->encode({&in, 1}, {}, nullptr);
+  auto b = copied.encode({&in, 1}, {}, nullptr);
+  EXPECT_EQ(max_diff(a[0].hidden.data, b[0].hidden.data), 0.0);
+  EXPECT_EQ(max_diff(a[0].heads.at("tags").data, b[0].heads.at("tags").data), 0.0);
+}
+
+TEST_F(ModelEncoder, TopKTextFormRoundTrips) {
+  std::string err;
+  for (const char* t : {"64", "dense", "0.25", "0.25,min=32", "1.0"}) {
+    auto s = model::parse_top_k_text(t, &err);
+    ASSERT_TRUE(s) << t << ": " << err;
+    EXPECT_EQ(model::parse_top_k_text(s->text(), &err), s) << t;
+  }
+  EXPECT_EQ(model::parse_top_k_text("0.25,min=32", &err)->resolve(100), 32);
+  EXPECT_EQ(model::parse_top_k_text("0.25,min=32", &err)->resolve(1000), 250);
+  EXPECT_EQ(model::parse_top_k_text("0.001", &err)->resolve(0), 1);
+  for (const char* t : {"", "0", "-3", "abc", "0.5,max=3", "0.5,min=", "64,min=3", "1.5"}) {
+    EXPECT_FALSE(model::parse_top_k_text(t, &err)) << t;
+    EXPECT_NE(err.find("top-k spec"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace ds::test
