@@ -376,8 +376,12 @@ class Layer(nn.Module):
     def global_(self):
         return self._modules["global"]
 
-    def global_channel(self, u, s, lengths, heads, ks, cos, sin, trace=None):
-        """Top-k global attention. u [B, T, D], s [B, T]; returns [B, T, D] (before the gate)."""
+    def global_channel(self, u, s, lengths, heads, ks, cos, sin, trace=None, stats=None):
+        """Top-k global attention. u [B, T, D], s [B, T]; returns [B, T, D] (before the gate).
+
+        stats: optional list; gets {"s" (with gradient), "idx", "valid", "probs" (detached, [B, heads,
+        T, K] over the selected keys)} per call, for the trainer's importance loss.
+        """
         q, k, v = self.global_.qkv(u, heads, self.head_dim)
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
         idx, valid = select_keys(s, lengths, ks)
@@ -389,7 +393,10 @@ class Layer(nn.Module):
         bias = F.logsigmoid(s).gather(1, idx)                     # log(sigmoid(s_j)) = -softplus(-s_j)
         logits = (q @ k_sel.transpose(-1, -2)) / math.sqrt(head_dim) + bias[:, None, None, :]
         logits = logits.masked_fill(~valid[:, None, None, :], float("-inf"))
-        return self.global_.out(_softmax(logits, v_sel) @ v_sel)
+        probs = _softmax(logits, v_sel)
+        if stats is not None:
+            stats.append({"s": s, "idx": idx, "valid": valid, "probs": probs.detach()})
+        return self.global_.out(probs @ v_sel)
 
     def local_channel(self, u, lengths, heads, window, cos, sin, block=64):
         """Banded attention |i - j| <= window, computed per block of `block` queries.
@@ -427,7 +434,7 @@ class Layer(nn.Module):
     def forward(self, h, lengths, plan, cos, sin, trace=None):
         u = self.attn_norm(h)
         s = self.importance(u)
-        og = self.global_channel(u, s, lengths, plan["hg"], plan["ks"], cos, sin, trace)
+        og = self.global_channel(u, s, lengths, plan["hg"], plan["ks"], cos, sin, trace, plan.get("stats"))
         ol = self.local_channel(u, lengths, plan["hl"], plan["window"], cos, sin)
         g = torch.sigmoid(self.gate(u))
         h = h + g[..., 0:1] * og + g[..., 1:2] * ol
@@ -449,6 +456,8 @@ class DeepseekEncoder(nn.Module):
 
     config: the SPEC section 1 object; paths: name -> path object; heads: the metadata head list.
     `trace`: set to a list to record every global key selection (for parity-case diagnostics).
+    `attn_stats`: set to a list to collect, per layer, the importance s and the global attention
+    probabilities (see Layer.global_channel); the trainer's importance loss reads them.
     """
 
     def __init__(self, config, paths, heads):
@@ -469,6 +478,7 @@ class DeepseekEncoder(nn.Module):
             else:
                 self.heads[head["name"]] = nn.Linear(d, len(head["labels"]))
         self.trace = None
+        self.attn_stats = None
 
     def resolve_path(self, path=None):
         """A path name or a full path object -> a validated path object."""
@@ -508,6 +518,7 @@ class DeepseekEncoder(nn.Module):
         if min(lengths) < 1 or max(lengths) > total:
             raise ValueError(f"[encode] lengths {lengths} do not fit ids of width {total}")
         plan["ks"] = [resolve_k(plan["top_k"], t) for t in lengths]
+        plan["stats"] = self.attn_stats
         h = self.embed(ids)
         cos, sin = rope_cos_sin(total, self.config["head_dim"], self.config["rope_theta"], h.device, h.dtype)
         for l, layer in enumerate(self.layers):
