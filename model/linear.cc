@@ -1,6 +1,5 @@
 #include "model/linear.h"
 
-#include <algorithm>
 #include <cstring>
 
 #include "kernels/cpu/kernels.h"
@@ -10,12 +9,6 @@ namespace ds::model {
 namespace {
 
 bool aligned4(const void* p) { return reinterpret_cast<uintptr_t>(p) % alignof(float) == 0; }
-
-// Rows of x per GEMM call. The packed kernel keeps an M x kc block of x in L2 (kc <= 256); with
-// thousands of rows (long sequences, big batches) that block spills and the GEMM turns
-// bandwidth-bound. Measured with 2 threads at K = 384/1536: 95-155 GFLOP/s for M = 8192-16384 in
-// one call, 175-213 in calls of 256 rows (bench/RESULTS.md); at M <= 2048 blocks are as fast or faster.
-constexpr int kRowBlock = 256;
 
 // n binary16 values from possibly unaligned bytes.
 void f16_to_f32(const uint8_t* src, size_t n, float* dst) {
@@ -78,11 +71,7 @@ Linear::Linear(const ModelFile& file, const MatrixInfo& m) : rows_(m.rows), cols
 void Linear::apply(int M, const float* x, int ldx, float* y, int ldy, int n, int k, bool accumulate,
                    kernels::ThreadPool* pool) const {
   if (M == 0 || n == 0) return;
-  for (int m0 = 0; m0 < M; m0 += kRowBlock) {
-    const int rows = std::min(kRowBlock, M - m0);
-    kernels::gemm_packed(rows, n, k, x + size_t(m0) * size_t(ldx), ldx, packed_, y + size_t(m0) * size_t(ldy), ldy,
-                         accumulate, pool);
-  }
+  kernels::gemm_packed(M, n, k, x, ldx, packed_, y, ldy, accumulate, pool);
 }
 
 F32Tensor::F32Tensor(const ModelFile& file, const TensorEntry& entry) : n_(static_cast<size_t>(entry.numel())) {

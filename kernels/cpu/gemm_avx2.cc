@@ -391,16 +391,31 @@ void gemm_impl(int M, int N, int K, const float* A, int lda, const float* B, int
   }
 }
 
+// Rows of A per gemm_impl call. Each call keeps an M x kc block of A in L2 (kc <= 256); with thousands
+// of rows (long sequences, big batches) that block spills and the GEMM turns bandwidth-bound.
+// Measured with 2 threads at K = 384/1536: 95-155 GFLOP/s for M = 8192-16384 in one call, 175-213 in
+// blocks of 256 rows (bench/RESULTS.md); at M <= 2048 blocks are as fast or faster.
+constexpr int kRowBlock = 256;
+
+void gemm_row_blocks(int M, int N, int K, const float* A, int lda, const float* B, int ldb, const float* packed,
+                     int packed_k, float* C, int ldc, bool accumulate, ThreadPool* pool) {
+  for (int m0 = 0; m0 < M; m0 += kRowBlock) {
+    const int rows = M - m0 < kRowBlock ? M - m0 : kRowBlock;
+    gemm_impl(rows, N, K, A + size_t(m0) * size_t(lda), lda, B, ldb, packed, packed_k, C + size_t(m0) * size_t(ldc),
+              ldc, accumulate, pool);
+  }
+}
+
 }  // namespace
 
 void gemm_nt(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C, int ldc,
              bool accumulate, ThreadPool* pool) {
-  gemm_impl(M, N, K, A, lda, B, ldb, nullptr, 0, C, ldc, accumulate, pool);
+  gemm_row_blocks(M, N, K, A, lda, B, ldb, nullptr, 0, C, ldc, accumulate, pool);
 }
 
 void gemm_packed(int M, int N, int K, const float* A, int lda, const PackedMatrix& B, float* C, int ldc,
                  bool accumulate, ThreadPool* pool) {
-  gemm_impl(M, N, K, A, lda, nullptr, 0, B.data(), B.cols(), C, ldc, accumulate, pool);
+  gemm_row_blocks(M, N, K, A, lda, nullptr, 0, B.data(), B.cols(), C, ldc, accumulate, pool);
 }
 
 }  // namespace ds::kernels::avx2
