@@ -1,6 +1,8 @@
 // Live parity with the PyTorch reference: model/training/make_parity_case.py writes a random model
 // and float64 reference outputs for a set of runs (paths, top-k specs, windows, padded batches,
-// long sequences); the C++ runtime must reproduce every output tensor.
+// long sequences); the C++ runtime must reproduce every output tensor. Two more cases check trained
+// files: the shipped backbone (data/models/backbone-small.safetensors) and a smoke-recipe model the
+// test trains, exports and loads itself (issue 4's CI smoke test: trainer -> export -> C++ runtime).
 //
 // Error of a tensor: max|got - ref| / max(max|ref|, 1e-6); the worst over all tensors of a case
 // must stay below 1e-4. The reference uses the weights the file actually holds (F16 ones widened),
@@ -80,11 +82,27 @@ void require_torch() {
                             << r.err;
 }
 
-// Generates a case into `dir`; returns case.json.
-json make_case(const fs::path& dir, int seed, const std::string& config, const std::string& dtype) {
+// Trains the smoke recipe (a few dozen steps) into dir/run and returns the exported file. Without the
+// shared data (../shared/data next to the checkout) it trains on synthetic token shards.
+fs::path train_smoke_model(const fs::path& dir) {
+  const fs::path run = dir / "run";
+  const bool have_data = fs::is_directory(source_dir() / ".." / "shared" / "data");
+  std::string cmd = std::string(kPython) + " '" + (source_dir() / "model/training/train.py").string() +
+                    "' --recipe '" + (source_dir() / "model/training/recipes/smoke.yaml").string() + "' --out '" +
+                    run.string() + "' --threads 2 --cache '" + (dir / "cache").string() + "' --export-path '" +
+                    (dir / "smoke.safetensors").string() + "'" + (have_data ? "" : " --synthetic-data");
+  CommandResult r = run_command(cmd);
+  if (r.exit_code != 0) throw std::runtime_error("train.py (smoke recipe) failed (" + std::to_string(r.exit_code) + "):\n" + r.err);
+  return dir / "smoke.safetensors";
+}
+
+// Generates a case into `dir`; returns case.json. `model`: empty for a random model, else a trained file.
+json make_case(const fs::path& dir, int seed, const std::string& config, const std::string& dtype,
+               const fs::path& model = {}) {
   std::string cmd = std::string(kPython) + " '" + (source_dir() / "model/training/make_parity_case.py").string() +
                     "' --out '" + dir.string() + "' --seed " + std::to_string(seed) + " --dtype " + dtype;
   if (!config.empty()) cmd += " --config '" + config + "'";
+  if (!model.empty()) cmd += " --model '" + model.string() + "'";
   CommandResult r = run_command(cmd);
   if (r.exit_code != 0) throw std::runtime_error("make_parity_case.py failed (" + std::to_string(r.exit_code) + "):\n" + r.err);
   return json::parse(read_file(dir / "case.json"));
@@ -154,6 +172,7 @@ struct ParityConfig {
   int seed;
   std::string config;  // JSON overrides for make_parity_case.py
   std::string dtype;
+  std::string model = {};  // "": random; "train:smoke": trained by the test; else a file under the source dir
 };
 
 // Keeps ctest's test names readable (gtest would print the struct's bytes).
@@ -167,10 +186,14 @@ TEST_P(ModelParity, MatchesThePyTorchReference) {
   const ParityConfig& p = GetParam();
   TempDir dir;
   auto t0 = std::chrono::steady_clock::now();
-  json c = make_case(dir.path(), p.seed, p.config, p.dtype);
+  fs::path model;
+  if (p.model == "train:smoke") model = train_smoke_model(dir.path() / "smoke");
+  else if (!p.model.empty()) model = source_dir() / p.model;
+  ASSERT_TRUE(model.empty() || fs::exists(model)) << model << " does not exist";
+  json c = make_case(dir.path() / "case", p.seed, p.config, p.dtype, model);
   auto t1 = std::chrono::steady_clock::now();
   kernels::ThreadPool pool(2);
-  Worst w = check_case(dir.path(), c, &pool);
+  Worst w = check_case(dir.path() / "case", c, &pool);
   auto t2 = std::chrono::steady_clock::now();
   std::cout << "[parity " << p.name << "] " << c["runs"].size() << " runs + dense check: worst relative error "
             << w.error << " at " << w.where << " (reference " << std::chrono::duration<double>(t1 - t0).count()
@@ -185,7 +208,8 @@ INSTANTIATE_TEST_SUITE_P(
                                    R"({"d_model": 48, "head_dim": 12, "n_heads": 6, "ffn_dim": 100, "n_layers": 3, "vocab_size": 211})",
                                    "fp32"},
                       ParityConfig{"short_windows", 3, R"({"max_len": 24, "window_overlap": 5, "window": 3})", "fp32"},
-                      ParityConfig{"fp16_stored", 4, "", "fp16"}),
+                      ParityConfig{"fp16_stored", 4, "", "fp16"},
+                      ParityConfig{"trained_smoke", 5, "", "fp32", "train:smoke"}),
     [](const ::testing::TestParamInfo<ParityConfig>& info) { return info.param.name; });
 
 }  // namespace

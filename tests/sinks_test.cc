@@ -392,6 +392,32 @@ TEST(JsonlSink, WritesOneValidObjectPerLineWithEscaping) {
   again.end_run({});
 }
 
+TEST(JsonlSink, DetailOptionsWriteSegmentsAndTokens) {
+  Document d = done_doc("a.txt");
+  for (size_t i = 0; i < d.tokens.size(); ++i) d.tokens[i] = {static_cast<int32_t>(100 + i), {i * 3, i * 3 + 3}};
+  auto plain = parse_json(JsonlSink::to_line(key_of("a.txt"), d, "run-1"));
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->find("segment_spans"), nullptr);
+  EXPECT_EQ(plain->find("token_ids"), nullptr);
+
+  auto line = parse_json(JsonlSink::to_line(key_of("a.txt"), d, "run-1", {true, true}));
+  ASSERT_TRUE(line);
+  const JsonValue* segs = line->find("segment_spans");
+  ASSERT_TRUE(segs && segs->is_array());
+  ASSERT_EQ(segs->array.size(), 2u);
+  EXPECT_EQ(segs->array[1].find("number")->string, "第二条");
+  EXPECT_EQ(segs->array[1].find("begin")->number, 15);
+  EXPECT_EQ(segs->array[1].find("end")->number, 34);
+  const JsonValue* ids = line->find("token_ids");
+  const JsonValue* spans = line->find("token_spans");
+  ASSERT_TRUE(ids && spans);
+  ASSERT_EQ(ids->array.size(), 7u);
+  ASSERT_EQ(spans->array.size(), 7u);
+  EXPECT_EQ(ids->array[2].number, 102);
+  EXPECT_EQ(spans->array[2].array[0].number, 6);
+  EXPECT_EQ(spans->array[2].array[1].number, 9);
+}
+
 TEST(JsonlSink, TruncatesAPartialTrailingLineOnReopen) {
   TempDir dir;
   auto path = dir / "out.jsonl";

@@ -14,15 +14,18 @@ std::vector<OptionSpec> JsonlSink::option_specs() {
       opt_path("path", std::nullopt, "JSONL file the results are appended to (created if missing)"),
       opt_bool("retry_failed", false, "process documents again that failed in an earlier run"),
       opt_bool("fsync", true, "fdatasync after every document (off: faster, may lose the last lines on power loss)"),
+      opt_bool("segment_spans", false, "also write every segment (kind, numbering, normalized and source offsets)"),
+      opt_bool("token_ids", false, "also write the token ids and their normalized and source offsets"),
   };
 }
 
 JsonlSink::JsonlSink(const Options& options)
     : file_(sink_options::required_path(options, "jsonl"), "[sink.jsonl]"),
       retry_failed_(sink_options::get_bool(options, "retry_failed", false)),
-      fsync_(sink_options::get_bool(options, "fsync", true)) {}
+      fsync_(sink_options::get_bool(options, "fsync", true)),
+      detail_{sink_options::get_bool(options, "segment_spans", false), sink_options::get_bool(options, "token_ids", false)} {}
 
-std::string JsonlSink::to_line(const DocKey& key, const Document& doc, const std::string& run_id) {
+std::string JsonlSink::to_line(const DocKey& key, const Document& doc, const std::string& run_id, JsonlDetail detail) {
   JsonWriter w;
   w.begin_object();
   w.key("path").value(key.path);
@@ -38,6 +41,36 @@ std::string JsonlSink::to_line(const DocKey& key, const Document& doc, const std
   w.end_array();
   w.key("segments").value(static_cast<int64_t>(doc.segments.size()));
   w.key("tokens").value(static_cast<int64_t>(doc.tokens.size()));
+  if (detail.segment_spans) {
+    w.key("segment_spans").begin_array();
+    for (const Segment& s : doc.segments) {
+      Span source = doc.to_bytes(s.span);
+      w.begin_object();
+      w.key("kind").value(s.kind);
+      w.key("number").value(s.number);
+      w.key("level").value(static_cast<int64_t>(s.level));
+      w.key("begin").value(static_cast<int64_t>(s.span.begin));
+      w.key("end").value(static_cast<int64_t>(s.span.end));
+      w.key("source_begin").value(static_cast<int64_t>(source.begin));
+      w.key("source_end").value(static_cast<int64_t>(source.end));
+      w.end_object();
+    }
+    w.end_array();
+  }
+  if (detail.token_ids) {
+    w.key("token_ids").begin_array();
+    for (const Token& t : doc.tokens) w.value(static_cast<int64_t>(t.id));
+    w.end_array();
+    w.key("token_spans").begin_array();
+    for (const Token& t : doc.tokens) {
+      Span source = doc.to_bytes(t.span);
+      w.begin_array();
+      w.value(static_cast<int64_t>(t.span.begin)).value(static_cast<int64_t>(t.span.end));
+      w.value(static_cast<int64_t>(source.begin)).value(static_cast<int64_t>(source.end));
+      w.end_array();
+    }
+    w.end_array();
+  }
   w.key("annotations").begin_array();
   for (const auto& a : doc.annotations) {
     w.begin_object();
@@ -131,7 +164,7 @@ bool JsonlSink::has(const DocKey& key) {
 
 void JsonlSink::write(const DocKey& key, const Document& doc) {
   if (!begun_) throw std::logic_error("[sink.jsonl] write() before begin_run()");
-  std::string line = to_line(key, doc, run_id_);
+  std::string line = to_line(key, doc, run_id_, detail_);
   line += '\n';
   file_.append(line, fsync_);
   auto [it, inserted] = failed_by_key_.insert_or_assign(key_string(key), doc.failed());

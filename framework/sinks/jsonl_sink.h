@@ -7,6 +7,11 @@
 // begin/end are byte offsets into the normalized text; all strings are valid UTF-8 (invalid bytes
 // become U+FFFD).
 //
+// Detail (options, off by default; for training-data export and debugging): `segment_spans: true`
+// adds "segment_spans":[{"kind","number","level","begin","end","source_begin","source_end"}] and
+// `token_ids: true` adds "token_ids":[id,...] and "token_spans":[[begin,end,source_begin,source_end],...]
+// after "tokens" (begin/end in the normalized text, source_* in the original file's bytes).
+//
 // Crash safety: begin_run cuts a torn last line (no final '\n') and reads the keys of the complete
 // lines; write() appends a whole line with one write(2) on an O_APPEND descriptor, then fdatasync
 // (option fsync). With retry_failed, a retried document's new line supersedes its old one; the older
@@ -25,9 +30,15 @@
 
 namespace ds {
 
+// What a JSONL line carries beyond the summary (see the file comment).
+struct JsonlDetail {
+  bool segment_spans = false;
+  bool token_ids = false;
+};
+
 class JsonlSink : public Sink {
  public:
-  // path (kPath, required), retry_failed (bool, false), fsync (bool, true).
+  // path (kPath, required), retry_failed (bool, false), fsync (bool, true), segment_spans, token_ids.
   static std::vector<OptionSpec> option_specs();
 
   // Reads options only; the file is opened by begin_run. Throws std::invalid_argument without path.
@@ -39,7 +50,8 @@ class JsonlSink : public Sink {
   void end_run(const RunSummary& summary) override;
 
   // The line write() appends for `doc`, without its '\n'.
-  static std::string to_line(const DocKey& key, const Document& doc, const std::string& run_id);
+  static std::string to_line(const DocKey& key, const Document& doc, const std::string& run_id,
+                             JsonlDetail detail = {});
 
  private:
   // Cuts a torn tail, collects keys, and rewrites the file if a key occurs more than once.
@@ -48,6 +60,7 @@ class JsonlSink : public Sink {
   AppendFile file_;
   bool retry_failed_ = false;
   bool fsync_ = true;
+  JsonlDetail detail_;
   bool begun_ = false;
   bool superseded_ = false;  // this run appended a line for a key the file already held
   std::string run_id_;

@@ -20,7 +20,11 @@ Any sequence (len + indexing) of dicts, or a JSONL file of them (data.train / da
    "targets": {head name: target, ...}}    # a head missing from `targets` gets no loss from this example
 
   token_tags        [label index per token] (len(ids) entries; -100 = no loss on that token)
-  segment_labels    {"spans": [[begin, end], ...], "labels": [[positive label indices], ...]}
+  segment_labels    {"spans": [[begin, end], ...], "labels": [[positive label indices], ...],
+                     "known": [label indices]}   # optional: only these labels get a loss (weak or
+                                                 # partial labels: the rest are unknown, not negative)
+                    Several segment_labels heads of one example must give the same spans (the model
+                    evaluates every segment head on the sequence's one span list).
   sequence_classes  label index
   embedding         [token ids of the positive partner] (a query's passage, a paraphrase ...);
                     the other partners of the batch are the negatives
@@ -139,6 +143,9 @@ def validate_example(example, heads, where):
             for (b, e), pos in zip(spans, labels):
                 if not 0 <= b <= e <= len(ids) or not all(0 <= p < n_labels for p in pos):
                     raise ValueError(f"[{where}.targets.{name}] bad span [{b}, {e}) or labels {pos}")
+            known = target.get("known")
+            if known is not None and (not isinstance(known, list) or not all(0 <= k < n_labels for k in known)):
+                raise ValueError(f"[{where}.targets.{name}.known] must be a list of label indices in 0..{n_labels - 1}")
         elif kind == "sequence_classes":
             if not isinstance(target, int) or not 0 <= target < n_labels:
                 raise ValueError(f"[{where}.targets.{name}] must be a label index in 0..{n_labels - 1}")
@@ -157,6 +164,8 @@ def truncate(example, max_tokens):
             kept = [(min(b, max_tokens), min(e, max_tokens), l) for (b, e), l in zip(target["spans"], target["labels"])
                     if b < max_tokens]
             out["targets"][name] = {"spans": [[b, e] for b, e, _ in kept], "labels": [l for _, _, l in kept]}
+            if "known" in target:
+                out["targets"][name]["known"] = target["known"]
         elif isinstance(target, list) and len(target) == len(ids):
             out["targets"][name] = target[:max_tokens]
         else:
@@ -206,7 +215,8 @@ def task_losses(heads, out, batch, tau):
                                            ignore_index=-100)
         elif kind == "segment_labels":
             logits = torch.cat([out[name][b] for b in t["rows"]])
-            losses[name] = F.binary_cross_entropy_with_logits(logits.float(), t["multi_hot"])
+            per = F.binary_cross_entropy_with_logits(logits.float(), t["multi_hot"], reduction="none")
+            losses[name] = (per * t["known"]).sum() / t["known"].sum().clamp(min=1.0)
         elif kind == "sequence_classes":
             losses[name] = F.cross_entropy(out[name][t["rows"]].float(), t["labels"])
         elif kind == "embedding":
@@ -347,17 +357,25 @@ class FineTuner:
                 batch["targets"][name] = {"rows": rows, "tags": tags.to(self.device)}
             elif kind == "segment_labels":
                 n = len(head["labels"])
-                hot = []
+                hot, known = [], []
                 for b, t in zip(rows, tg):
-                    if batch["segments"][b]:
-                        raise RecipeError("[finetune] one example may feed one segment_labels head only")
-                    batch["segments"][b] = [list(s) for s in t["spans"]]
+                    spans = [list(s) for s in t["spans"]]
+                    if batch["segments"][b] and batch["segments"][b] != spans:
+                        raise RecipeError("[finetune] the segment_labels heads of one example must give the same spans")
+                    batch["segments"][b] = spans
+                    mask = torch.ones(n)
+                    if t.get("known") is not None:
+                        mask = torch.zeros(n)
+                        mask[list(t["known"])] = 1.0
                     for pos in t["labels"]:
                         row = torch.zeros(n)
                         row[list(pos)] = 1.0
                         hot.append(row)
-                batch["targets"][name] = {"rows": rows, "multi_hot": torch.stack(hot).to(self.device) if hot
-                                          else torch.zeros(0, n, device=self.device)}
+                        known.append(mask)
+                empty = torch.zeros(0, n, device=self.device)
+                batch["targets"][name] = {"rows": rows,
+                                          "multi_hot": torch.stack(hot).to(self.device) if hot else empty,
+                                          "known": torch.stack(known).to(self.device) if known else empty}
             elif kind == "sequence_classes":
                 batch["targets"][name] = {"rows": rows, "labels": torch.as_tensor(tg, device=self.device)}
             elif kind == "embedding":
@@ -491,7 +509,8 @@ class FineTuner:
                 a["gold"] += len(gs)
         elif kind == "segment_labels":
             logits = torch.cat([out[name][b] for b in t["rows"]]).float().cpu()
-            pred, gold = logits > 0, t["multi_hot"].cpu() > 0.5
+            known = t["known"].cpu() > 0.5
+            pred, gold = (logits > 0) & known, (t["multi_hot"].cpu() > 0.5) & known
             a["tp"] += int((pred & gold).sum())
             a["pred"] += int(pred.sum())
             a["gold"] += int(gold.sum())

@@ -180,6 +180,24 @@ def read_manifest(directory):
     return manifest if manifest.get("version") == SHARD_VERSION else None
 
 
+def write_synthetic_shards(cache, tokenizer, sources, limit=None, seed=0):
+    """Synthetic shards (random documents of Zipf-distributed ids) for every source: lets tests and CI
+    run the whole trainer without the shared data. Never mix them with a real cache: the caller passes
+    a cache folder of its own. Returns {source: shard directory}."""
+    rng = np.random.default_rng(seed)
+    dirs = {}
+    for s in sources:
+        splits = {}
+        for split, n_docs in (("train", 30), ("heldout", 3)):
+            lengths = rng.integers(20, 400, size=n_docs)
+            ids = (rng.zipf(1.3, size=int(lengths.sum())) % (tokenizer.vocab_size - 7)) + 7
+            splits[split] = (ids, lengths)
+        dirs[s] = shard_dir(cache, tokenizer.sha256, s, limit)
+        write_shard_set(dirs[s], s, tokenizer.sha256, splits, limit,
+                        extra={"eos_id": tokenizer.eos, "group": corpora.group_of(s)})
+    return dirs
+
+
 def prepare_shards(data_dir, tokenizer, cache, sources, limit=None, log=print, batch_chars=4 << 20):
     """Tokenizes every source not yet in the cache. Returns {source: shard directory}.
 

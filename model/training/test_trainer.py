@@ -42,15 +42,7 @@ def tokenizer():
 
 def write_synthetic_cache(cache, tok, sources=("cuad", "tongda", "laws", "zh_med_queries", "medquad"), seed=0):
     """Synthetic shards for every source (random documents of Zipf-distributed ids)."""
-    rng = np.random.default_rng(seed)
-    for s in sources:
-        splits = {}
-        for split, n_docs in (("train", 30), ("heldout", 3)):
-            lengths = rng.integers(20, 400, size=n_docs)
-            ids = (rng.zipf(1.3, size=int(lengths.sum())) % (tok.vocab_size - 7)) + 7
-            splits[split] = (ids, lengths)
-        pdata.write_shard_set(pdata.shard_dir(cache, tok.sha256, s), s, tok.sha256, splits,
-                              extra={"eos_id": tok.eos, "group": corpora.group_of(s)})
+    pdata.write_synthetic_shards(cache, tok, sources, seed=seed)
 
 
 class Quiet:
@@ -467,6 +459,15 @@ class TestFinetune(unittest.TestCase):
 
     def test_segment_labels(self):
         self.check_head("segment_labels")
+
+    def test_segment_labels_known_mask(self):
+        """Labels outside `known` get no loss: the logit of an unknown label does not move the loss."""
+        heads = [{"name": "c", "type": "segment_labels", "labels": ["a", "b"]}]
+        targets = {"c": {"rows": [0], "multi_hot": torch.tensor([[1.0, 0.0]]), "known": torch.tensor([[1.0, 0.0]])}}
+        for unknown_logit in (-5.0, 0.0, 5.0):
+            out = {"c": [torch.tensor([[0.0, unknown_logit]])]}
+            loss = finetune.task_losses(heads, out, {"targets": targets}, 0.05)["c"]
+            self.assertAlmostEqual(float(loss), math.log(2.0), places=6)
 
     def test_sequence_classes(self):
         self.check_head("sequence_classes")

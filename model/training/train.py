@@ -517,12 +517,21 @@ def main(argv=None):
     parser.add_argument("--cache", help="token shard cache (default: the recipe's data.cache)")
     parser.add_argument("--data", help="data directory (default: the recipe's data.dir)")
     parser.add_argument("--allow-recipe-change", action="store_true", help="resume even if the recipe changed")
+    parser.add_argument("--synthetic-data", action="store_true",
+                        help="train on random token shards written into --cache (tests and CI without the "
+                             "shared data; needs a --cache folder of its own)")
     args = parser.parse_args(argv)
+    if args.synthetic_data and not args.cache:
+        parser.error("--synthetic-data needs --cache (a folder of its own, never the real token cache)")
 
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
         recipe = load_recipe(args.recipe)
+        if args.synthetic_data:
+            tok = pdata.Tokenizer(resolve_path(recipe["tokenizer"]))
+            pdata.write_synthetic_shards(args.cache, tok, recipe["data"]["sources"],
+                                         recipe["data"]["limit_per_source"], seed=recipe["seed"])
         trainer = Pretrainer(recipe, args.out, args.device, args.autocast, args.cache, args.data)
         params = sum(p.numel() for p in trainer.model.parameters())
         trainer.log(f"[train] {recipe['name']}: {params:,} parameters on {trainer.device}, "
