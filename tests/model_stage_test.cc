@@ -117,6 +117,12 @@ TEST(ModelStage, FillsHiddenAndEveryHeadForRealDocuments) {
     EXPECT_EQ(d.outputs["triage"].shape, (std::vector<int64_t>{4}));
     EXPECT_EQ(d.outputs["embed"].shape, (std::vector<int64_t>{16}));
     EXPECT_EQ(d.outputs["hidden"].data.size(), size_t(T) * 32);
+    // Head outputs carry their labels (plug-ins look them up by name); hidden states have none.
+    EXPECT_TRUE(d.outputs["hidden"].labels.empty());
+    EXPECT_EQ(d.outputs["tags"].labels.size(), 5u);
+    EXPECT_EQ(d.outputs["clauses"].labels.size(), 4u);
+    EXPECT_EQ(d.outputs["triage"].labels.size(), 4u);
+    EXPECT_TRUE(d.outputs["embed"].labels.empty());
   }
   ASSERT_GT(docs[0].tokens.size(), 10u);
   ASSERT_GT(docs[0].segments.size(), 1u);

@@ -112,11 +112,13 @@ TEST(PluginHost, LoadsLegalAndMedicalByNameFromTheBuildFolder) {
   EXPECT_EQ(legal.abi_major, static_cast<uint32_t>(DS_PLUGIN_ABI_MAJOR));
   EXPECT_EQ(legal.abi_minor, static_cast<uint32_t>(DS_PLUGIN_ABI_MINOR));
   EXPECT_EQ(fs::canonical(legal.file), fs::canonical(kBuildPlugins / "ds_legal.so"));
-  EXPECT_EQ(legal.stages, (std::vector<std::string>{"legal.clauses", "legal.amounts"}));
+  EXPECT_EQ(legal.stages,
+            (std::vector<std::string>{"legal.clauses", "legal.amounts", "legal.values", "legal.completeness"}));
 
   const PluginInfo& medical = host.load("medical", {}, registry);
   EXPECT_EQ(medical.stages, (std::vector<std::string>{"medical.redflags"}));
-  EXPECT_EQ(registry.stage_names(), (std::vector<std::string>{"legal.amounts", "legal.clauses", "medical.redflags"}));
+  EXPECT_EQ(registry.stage_names(), (std::vector<std::string>{"legal.amounts", "legal.clauses", "legal.completeness",
+                                                              "legal.values", "medical.redflags"}));
   ASSERT_EQ(host.loaded().size(), 2u);
   EXPECT_EQ(host.loaded()[0].name, "legal");
   EXPECT_EQ(host.loaded()[1].name, "medical");
@@ -396,7 +398,7 @@ TEST(PluginStage, ThePluginSeesEveryPartOfTheDocument) {
   d.segments.push_back({span_of(d.normalized, "第一条 定义。"), "clause", "第一条", 1});
   d.segments.push_back({span_of(d.normalized, "Second."), "sentence", "", 0});
   d.tokens = {{5, {0, 3}}, {6, {3, 9}}, {7, {9, 10}}, {8, {10, 13}}};
-  d.outputs["logits"] = Tensor{{2, 3}, {1, 2, 3, 4, 5, 6}};
+  d.outputs["logits"] = Tensor{{2, 3}, {1, 2, 3, 4, 5, 6}, {"payment", "breach", "dispute"}};
   d.annotations.push_back({"earlier", {0, 3}, 0.25, {{"k", "v"}}, "before"});
   run(*stage, {&d}, "look");
 
@@ -410,7 +412,7 @@ TEST(PluginStage, ThePluginSeesEveryPartOfTheDocument) {
   EXPECT_EQ(s.attributes.at("text"), "decoded text");
   EXPECT_EQ(s.attributes.at("segments"), "clause:第一条:1:第一条 定义。;sentence::0:Second.;");
   EXPECT_EQ(s.attributes.at("tokens"), "5@0-3;6@3-9;7@9-10;");  // limit 3 (the default)
-  EXPECT_EQ(s.attributes.at("tensors"), "logits[2,3,]=21;missing=none;");
+  EXPECT_EQ(s.attributes.at("tensors"), "logits[2,3,]=21|payment|breach|dispute@2;missing=none;");
   EXPECT_EQ(s.attributes.at("annotations"), "earlier@0-3{k=v,}before;");
   EXPECT_EQ(d.warnings, (std::vector<std::string>{"[look] inspected by look"}));
 }

@@ -167,7 +167,7 @@ TEST(SqliteSink, CreatesSchemaWithWalAndVersion) {
   {
     Db db(dir / "results.db");
     EXPECT_EQ(db.one("PRAGMA journal_mode"), "wal");
-    EXPECT_EQ(db.one("PRAGMA user_version"), "1");
+    EXPECT_EQ(db.one("PRAGMA user_version"), "2");
     EXPECT_EQ(db.one("PRAGMA application_id"), std::to_string(SqliteSink::kApplicationId));
     auto tables = db.rows("SELECT name FROM sqlite_schema WHERE type IN ('table','index') AND name NOT LIKE "
                           "'sqlite_%' ORDER BY name");
@@ -179,6 +179,27 @@ TEST(SqliteSink, CreatesSchemaWithWalAndVersion) {
               "running legal 2027-01-15T08:00:00.000Z");
   }
   sink.end_run({});
+}
+
+TEST(SqliteSink, AnnotationsCarryCodePointOffsetsIntoTheDecodedText) {
+  TempDir dir;
+  auto path = dir / "results.db";
+  Document d = done_doc("a.txt");
+  d.text = d.normalized;  // identity map: code points of "甲方违约" are 0..4, of "付款" 9..11
+  {
+    SqliteSink sink(path_options(path));
+    sink.begin_run(run_info("run-1"));
+    sink.write(key_of("a.txt"), d);
+    sink.end_run({});
+  }
+  Db db(path);
+  EXPECT_EQ(db.one("SELECT text_begin || '-' || text_end FROM annotations WHERE ordinal = 0"), "0-4");
+  EXPECT_EQ(db.one("SELECT text_begin || '-' || text_end FROM annotations WHERE ordinal = 1"), "9-11");
+  auto line = parse_json(JsonlSink::to_line(key_of("a.txt"), d, "run-1"));
+  ASSERT_TRUE(line);
+  const JsonValue& a1 = line->find("annotations")->array[1];
+  EXPECT_EQ(a1.find("text_begin")->number, 9);
+  EXPECT_EQ(a1.find("text_end")->number, 11);
 }
 
 TEST(SqliteSink, WritesDoneAndFailedDocumentsAndReadsThemBack) {

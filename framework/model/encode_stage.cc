@@ -206,11 +206,18 @@ class EncodeStage : public Stage {
     }
     for (size_t i = 0; i < docs.size(); ++i) {
       auto put = [&](const std::string& name, model::Output& o) {
-        docs[i]->outputs[name] = Tensor{std::move(o.shape), std::move(o.data)};
+        docs[i]->outputs[name] = Tensor{std::move(o.shape), std::move(o.data), head_labels(name)};
       };
       put("hidden", out[i].hidden);
       for (auto& [name, o] : out[i].heads) put(name, o);
     }
+  }
+
+  // A head's labels travel with its tensor, so plug-ins find outputs by label name, not position.
+  std::vector<std::string> head_labels(const std::string& name) const {
+    for (const model::HeadDef& h : encoder_->file().heads())
+      if (h.name == name) return h.labels;
+    return {};
   }
 
   std::shared_ptr<const model::Encoder> encoder_;

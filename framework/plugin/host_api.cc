@@ -46,13 +46,23 @@ bool splits_utf8(const std::string& s, size_t offset) {
   return offset < s.size() && (static_cast<unsigned char>(s[offset]) & 0xC0) == 0x80;
 }
 
-ds_tensor tensor_view(const std::string& name, const Tensor& t) {
+ds_tensor tensor_view(const ds_doc* d, const std::string& name, const Tensor& t) {
   ds_tensor v{};
   v.name = view(name);
   v.shape = t.shape.data();
   v.rank = t.shape.size();
   v.data = t.data.data();
   v.size = t.data.size();
+  if (!t.labels.empty()) {
+    // The handle is the host's own per-call object: caching the ds_str array there keeps it valid
+    // for the rest of the stage call, as the ABI promises for everything the host hands out.
+    auto& handle = const_cast<PluginDocHandle&>(PluginDocHandle::from(d));
+    auto [it, inserted] = handle.label_views.try_emplace(name);
+    if (inserted)
+      for (const std::string& label : t.labels) it->second.push_back(view(label));
+    v.labels = it->second.data();
+    v.label_count = it->second.size();
+  }
   return v;
 }
 
@@ -93,7 +103,7 @@ ds_status api_tensor_at(const ds_doc* d, size_t i, ds_tensor* out) {
   const auto& outputs = PluginDocHandle::from(d).doc.outputs;
   if (i >= outputs.size()) return out_of_range(d, "tensor", i, outputs.size());
   auto it = std::next(outputs.begin(), static_cast<std::ptrdiff_t>(i));
-  return fill(out, tensor_view(it->first, it->second));
+  return fill(out, tensor_view(d, it->first, it->second));
 }
 
 ds_status api_tensor_find(const ds_doc* d, ds_str name, ds_tensor* out) noexcept {
@@ -102,7 +112,7 @@ ds_status api_tensor_find(const ds_doc* d, ds_str name, ds_tensor* out) noexcept
     auto it = outputs.find(copy(name));
     if (it == outputs.end())
       return fail(d, DS_STATUS_NOT_FOUND, "[plugin.host] the document has no tensor '" + copy(name) + "'");
-    return fill(out, tensor_view(it->first, it->second));
+    return fill(out, tensor_view(d, it->first, it->second));
   } catch (...) {
     return fail(d, DS_STATUS_ERROR, "[plugin.host] out of memory");
   }

@@ -23,6 +23,8 @@ struct PluginDocHandle {
   std::string last_error;
   // Attribute arrays handed out by annotation_at, by annotation index; cleared by add_annotation.
   std::map<size_t, std::vector<ds_attribute>> attribute_views;
+  // Label arrays handed out with tensors, by tensor name (valid while the handle lives).
+  std::map<std::string, std::vector<ds_str>, std::less<>> label_views;
 
   ds_doc* c_handle() { return reinterpret_cast<ds_doc*>(this); }
   static PluginDocHandle& from(ds_doc* d) { return *reinterpret_cast<PluginDocHandle*>(d); }

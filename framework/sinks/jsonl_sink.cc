@@ -72,6 +72,7 @@ std::string JsonlSink::to_line(const DocKey& key, const Document& doc, const std
     w.end_array();
   }
   w.key("annotations").begin_array();
+  const CodePointIndex decoded(doc.text);
   for (const auto& a : doc.annotations) {
     w.begin_object();
     w.key("label").value(a.label);
@@ -80,6 +81,9 @@ std::string JsonlSink::to_line(const DocKey& key, const Document& doc, const std
     Span source = doc.to_bytes(a.span);
     w.key("source_begin").value(static_cast<int64_t>(source.begin));
     w.key("source_end").value(static_cast<int64_t>(source.end));
+    Span chars = text_code_points(doc, decoded, a.span);
+    w.key("text_begin").value(static_cast<int64_t>(chars.begin));
+    w.key("text_end").value(static_cast<int64_t>(chars.end));
     w.key("text").value(span_text(doc, a.span));
     w.key("score").value(a.score);
     w.key("attributes").begin_object();

@@ -3,9 +3,11 @@
 // Line layout (keys in this order):
 //   {"path","content_hash","config_hash","run_id","status","failed_stage","error","charset",
 //    "warnings":[...],"segments":N,"tokens":N,
-//    "annotations":[{"label","begin","end","text","score","attributes":{...},"stage"}],"timings_ms":{...}}
-// begin/end are byte offsets into the normalized text; all strings are valid UTF-8 (invalid bytes
-// become U+FFFD).
+//    "annotations":[{"label","begin","end","source_begin","source_end","text_begin","text_end","text","score",
+//                    "attributes":{...},"stage"}],"timings_ms":{...}}
+// begin/end are byte offsets into the normalized text, source_* byte offsets into the original file,
+// text_* Unicode code-point offsets into the decoded text (before normalization); all strings are
+// valid UTF-8 (invalid bytes become U+FFFD).
 //
 // Detail (options, off by default; for training-data export and debugging): `segment_spans: true`
 // adds "segment_spans":[{"kind","number","level","begin","end","source_begin","source_end"}] and

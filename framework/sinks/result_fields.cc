@@ -1,5 +1,6 @@
 #include "sinks/result_fields.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -7,6 +8,29 @@
 #include "sinks/json_writer.h"
 
 namespace ds {
+
+CodePointIndex::CodePointIndex(std::string_view text) : text_(text) {
+  before_block_.reserve(text.size() / kBlock + 1);
+  size_t count = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (i % kBlock == 0) before_block_.push_back(count);
+    count += (static_cast<unsigned char>(text[i]) & 0xC0) != 0x80;
+  }
+}
+
+size_t CodePointIndex::at(size_t byte) const {
+  byte = std::min(byte, text_.size());
+  if (byte == 0) return 0;
+  const size_t block = (byte - 1) / kBlock;
+  size_t count = before_block_[block];
+  for (size_t i = block * kBlock; i < byte; ++i) count += (static_cast<unsigned char>(text_[i]) & 0xC0) != 0x80;
+  return count;
+}
+
+Span text_code_points(const Document& doc, const CodePointIndex& decoded, Span normalized_span) {
+  Span t = doc.to_text(normalized_span);
+  return {decoded.at(t.begin), decoded.at(t.end)};
+}
 
 std::string span_text(const Document& doc, Span span) {
   size_t end = std::min(span.end, doc.normalized.size());

@@ -79,6 +79,11 @@ CREATE TABLE IF NOT EXISTS segments (
   UNIQUE (document_id, ordinal)
 );
 )sql",
+    // 2: code-point offsets into the decoded text (NULL for rows written before).
+    R"sql(
+ALTER TABLE annotations ADD COLUMN text_begin INTEGER;
+ALTER TABLE annotations ADD COLUMN text_end INTEGER;
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteSink::kSchemaVersion);
 
@@ -100,7 +105,8 @@ struct SqliteSink::Statements {
                    "insert document"),
         insert_annotation(db,
                           "INSERT INTO annotations (document_id, ordinal, label, stage, \"begin\", \"end\", source_begin, "
-                          "source_end, text, score, attributes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                          "source_end, text, score, attributes, text_begin, text_end) "
+                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                           "insert annotation"),
         insert_segment(db,
                        "INSERT INTO segments (document_id, ordinal, kind, number, level, \"begin\", \"end\") "
@@ -247,9 +253,11 @@ void SqliteSink::write(const DocKey& key, const Document& doc) {
     int64_t doc_id = sqlite3_last_insert_rowid(db_.handle());
 
     SqliteStatement& a = st.insert_annotation;
+    const CodePointIndex decoded(doc.text);
     for (size_t i = 0; i < doc.annotations.size(); ++i) {
       const Annotation& ann = doc.annotations[i];
       Span source = doc.to_bytes(ann.span);
+      Span chars = text_code_points(doc, decoded, ann.span);
       a.reset();
       a.bind(1, doc_id)
           .bind(2, static_cast<int64_t>(i))
@@ -261,7 +269,9 @@ void SqliteSink::write(const DocKey& key, const Document& doc) {
           .bind(8, static_cast<int64_t>(source.end))
           .bind(9, span_text(doc, ann.span))
           .bind(10, ann.score)
-          .bind(11, attributes_json(ann.attributes));
+          .bind(11, attributes_json(ann.attributes))
+          .bind(12, static_cast<int64_t>(chars.begin))
+          .bind(13, static_cast<int64_t>(chars.end));
       a.run();
     }
     SqliteStatement& g = st.insert_segment;

@@ -25,7 +25,7 @@ class SqliteSink : public Sink {
  public:
   // "DSPL" in PRAGMA application_id, and the schema version in PRAGMA user_version.
   static constexpr int32_t kApplicationId = 0x4453504C;
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // path (kPath, required), synchronous (enum full|normal, normal), store_text (bool, false),
   // retry_failed (bool, false).

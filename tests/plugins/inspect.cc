@@ -41,7 +41,10 @@ class Summary {
       for (float v : t->data) sum += v;
       tensors += name + "[";
       for (int64_t d : t->shape) tensors += std::to_string(d) + ",";
-      tensors += "]=" + std::to_string(static_cast<int>(sum)) + ";";
+      tensors += "]=" + std::to_string(static_cast<int>(sum));
+      for (std::string_view label : t->labels) tensors += "|" + std::string(label);
+      if (!t->labels.empty()) tensors += "@" + std::to_string(t->label_index(t->labels.back()));
+      tensors += ";";
     }
     for (size_t i = 0; i < doc.annotation_count(); ++i) {
       auto a = doc.annotation(i);

@@ -36,6 +36,7 @@ struct Token {
 struct Tensor {
   std::vector<int64_t> shape;
   std::vector<float> data;
+  std::vector<std::string> labels;  // names of the last dimension's entries (a head's labels), or empty
 };
 
 struct Annotation {

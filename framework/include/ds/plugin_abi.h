@@ -29,7 +29,7 @@
 #include <stdint.h>
 
 #define DS_PLUGIN_ABI_MAJOR 1
-#define DS_PLUGIN_ABI_MINOR 0
+#define DS_PLUGIN_ABI_MINOR 1  /* 1: ds_tensor.labels */
 
 /* The name of the one exported symbol. */
 #define DS_PLUGIN_ENTRY_NAME "ds_plugin_entry"
@@ -163,6 +163,10 @@ typedef struct ds_tensor {
   size_t rank;
   const float* data; /* row-major FP32, product(shape) values */
   size_t size;       /* number of floats */
+  /* ABI 1.1: the names of the last dimension's entries (a model head's labels, e.g. clause ids),
+   * label_count of them; 0 when the tensor has none (hidden states, embeddings). */
+  const ds_str* labels;
+  size_t label_count;
 } ds_tensor;
 
 typedef struct ds_attribute {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -48,6 +49,14 @@ struct TensorView {
   std::string_view name;
   std::span<const int64_t> shape;
   std::span<const float> data;  // row-major
+  std::vector<std::string_view> labels;  // names of the last dimension's entries (head labels); may be empty
+
+  // Index of `label` in `labels`, or -1.
+  int label_index(std::string_view label) const {
+    for (size_t i = 0; i < labels.size(); ++i)
+      if (labels[i] == label) return static_cast<int>(i);
+    return -1;
+  }
 };
 
 struct AnnotationView {
@@ -148,7 +157,11 @@ class DocumentView {
 
  private:
   static TensorView to_view(const ds_tensor& t) {
-    return {detail::view(t.name), std::span<const int64_t>(t.shape, t.rank), std::span<const float>(t.data, t.size)};
+    TensorView v{detail::view(t.name), std::span<const int64_t>(t.shape, t.rank), std::span<const float>(t.data, t.size), {}};
+    // A host older than ABI 1.1 leaves the fields beyond its struct_size zeroed.
+    if (t.struct_size >= offsetof(ds_tensor, label_count) + sizeof(size_t) && t.labels)
+      for (size_t i = 0; i < t.label_count; ++i) v.labels.push_back(detail::view(t.labels[i]));
+    return v;
   }
   void check(ds_status st) const {
     if (st != DS_STATUS_OK) throw HostError(st, std::string(detail::view(host_->last_error(doc_))));
