@@ -1,9 +1,11 @@
 #include "text/text_stages.h"
 
+#include <filesystem>
 #include <memory>
 #include <stdexcept>
 
 #include "core/registry.h"
+#include "io/extract.h"
 #include "text/decode.h"
 #include "text/normalize.h"
 #include "text/segment.h"
@@ -16,6 +18,11 @@ class DecodeStage : public Stage {
   explicit DecodeStage(DecodeOptions options) : options_(std::move(options)) {}
 
   void process(Document& doc) override {
+    SourceFormat format = source_format(doc.source.path);
+    if (format != SourceFormat::kText) {
+      extract(doc, format);
+      return;
+    }
     DecodeOptions options = options_;
     // A charset the reader already knows (configured per input) beats the stage's option.
     if (!doc.charset.empty()) options.encoding = doc.charset;
@@ -28,6 +35,22 @@ class DecodeStage : public Stage {
   }
 
  private:
+  // .docx and .pdf: the extracted text is the document's source (see io/extract.h), so the offset
+  // map is the identity and the charset names the format. The charset options do not apply.
+  static void extract(Document& doc, SourceFormat format) {
+    Extraction x = extract_text(format, doc.bytes);
+    std::string().swap(doc.bytes);
+    if (!x.ok()) {
+      std::string name = std::filesystem::path(doc.source.path).filename().string();
+      if (name.rfind("~$", 0) == 0) x.error += " (a Word lock file, left while the document is open: exclude '~$*')";
+      throw std::runtime_error("[decode] " + x.error);
+    }
+    doc.text = std::move(x.text);
+    doc.text_to_bytes = OffsetMap::identity(doc.text.size());
+    doc.charset = format_name(format);
+    for (std::string& w : x.warnings) doc.warnings.push_back("[decode] " + std::move(w));
+  }
+
   DecodeOptions options_;
 };
 
@@ -60,7 +83,8 @@ class SegmentStage : public Stage {
 void register_text_stages(Registry& registry) {
   StageSpec decode;
   decode.name = "decode";
-  decode.doc = "detects the charset and decodes the raw bytes to UTF-8 text with an offset map to the bytes";
+  decode.doc = "detects the charset and decodes the raw bytes to UTF-8 text with an offset map to the bytes; "
+               ".docx and .pdf files have their text extracted instead (charset 'docx' / 'pdf', offsets into it)";
   decode.options = {
       opt_string("encoding", std::string("auto"),
                  "'auto' (BOM, UTF-8, then detection) or a charset name such as GB18030, Big5, UTF-16LE"),
