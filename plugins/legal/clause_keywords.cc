@@ -87,12 +87,6 @@ const std::vector<ClauseCategory>& clause_categories() {
   return kCategories;
 }
 
-Language parse_language(std::string_view name) {
-  if (name == "zh") return Language::kZh;
-  if (name == "en") return Language::kEn;
-  return Language::kAuto;
-}
-
 std::optional<ClauseMatch> classify_clause(std::string_view heading, std::string_view body, Language language) {
   if (auto m = best_in(heading, language, title_like(heading) ? 0.9 : 0.7)) return m;
   return best_in(body, language, 0.4);

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "language.h"
+
 namespace ds::legal {
 
 struct ClauseCategory {
@@ -19,10 +21,6 @@ struct ClauseCategory {
 
 // The bilingual keyword table, in priority order (earlier wins a tie).
 const std::vector<ClauseCategory>& clause_categories();
-
-enum class Language { kAuto, kZh, kEn };
-
-Language parse_language(std::string_view name);  // "auto" | "zh" | "en"
 
 struct ClauseMatch {
   std::string category;
