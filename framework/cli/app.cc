@@ -1,14 +1,14 @@
 #include "cli/app.h"
 
-#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "cli/batch_run.h"
+#include "cli/eval_command.h"
 #include "cli/model_command.h"
 #include "cli/progress.h"
 #include "core/engine.h"
@@ -20,15 +20,6 @@ namespace ds {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::atomic<bool> g_stop{false};
-
-extern "C" void on_stop_signal(int) {
-  g_stop.store(true);
-  // A second Ctrl-C kills the process the usual way.
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
-}
 
 constexpr const char* kMainHelp = R"(usage: deepseek [--version] [--help] <command> [<args>]
 
@@ -42,6 +33,8 @@ commands:
   plugins                   list the plug-ins found, with their versions, ABI and stages
   stages                    list the registered stages and sinks with their options
   model info FILE           validate a model file and describe it (config, paths, heads, precisions)
+  eval legal --gold G --pred P
+                            score extracted clauses against gold spans (CUAD metrics)
 
 exit codes: 0 all documents done, 1 some documents failed, 2 usage or configuration error,
             3 fatal runtime error, 130 interrupted
@@ -150,25 +143,6 @@ void add_plugin_path(const std::string& dir) {
   std::string value = dir;
   if (old && *old) value += std::string(":") + old;
   ::setenv("DS_PLUGIN_PATH", value.c_str(), 1);
-}
-
-std::string new_run_id() {
-  std::time_t t = std::time(nullptr);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", std::gmtime(&t));
-  std::random_device rd;
-  char suffix[16];
-  std::snprintf(suffix, sizeof suffix, "%06x", rd() & 0xffffff);
-  return std::string(stamp) + "-" + suffix;
-}
-
-std::string plugins_summary(const PluginHost& host) {
-  std::string out;
-  for (const PluginInfo& p : host.loaded()) {
-    if (!out.empty()) out += ", ";
-    out += p.name + " " + p.version + " (abi " + std::to_string(p.abi_major) + "." + std::to_string(p.abi_minor) + ")";
-  }
-  return out;
 }
 
 int cmd_validate(const Args& a) {
@@ -467,51 +441,20 @@ int cmd_run(const Args& a) {
     return kExitUsage;
   }
 
-  InputSpec spec;
-  spec.paths = cfg.input.get_strings("paths");
-  if (a.positional.size() > 1) spec.paths.assign(a.positional.begin() + 1, a.positional.end());
+  InputSpec spec = input_spec(cfg, std::vector<std::string>(a.positional.begin() + 1, a.positional.end()));
   if (spec.paths.empty()) throw UsageError("no inputs: give INPUT paths or set input.paths in " + a.positional[0]);
-  spec.include = cfg.input.get_strings("include");
-  spec.exclude = cfg.input.get_strings("exclude");
-  spec.recursive = cfg.input.get_bool("recursive");
-  spec.follow_symlinks = cfg.input.get_bool("follow_symlinks");
-  spec.max_file_bytes = cfg.input.get_int("max_file_bytes");
-
-  int threads = a.threads >= 0 ? a.threads : static_cast<int>(cfg.run.get_int("threads"));
-  int batch = a.batch_size > 0 ? a.batch_size : static_cast<int>(cfg.run.get_int("batch_size"));
-  ProgressMode mode = parse_progress_mode(a.progress.empty() ? cfg.run.get_string("progress") : a.progress);
-
-  RunInfo info;
-  info.run_id = new_run_id();
-  info.pipeline_name = cfg.name;
-  info.pipeline_path = cfg.file.string();
-  info.config_hash = cfg.config_hash;
-  info.config_text = cfg.resolved_yaml;
-  info.version = DS_VERSION;
-  info.plugins = plugins_summary(host);
-  info.started_unix_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  BatchSettings settings{a.threads, a.batch_size, a.progress};
 
   // Stages and sinks are destroyed before `host`, so plug-in code outlives every plug-in object.
-  RunResult result;
+  BatchRun run;
   try {
-    std::vector<std::unique_ptr<Sink>> sinks;
-    std::vector<Sink*> sink_ptrs;
-    for (const SinkConfig& sc : cfg.sinks) {
-      sinks.push_back((*registry.sink_factory(sc.type))(sc.options));
-      sink_ptrs.push_back(sinks.back().get());
-    }
-    Engine engine(cfg, registry, threads, batch);
-    std::vector<InputEntry> inputs = list_inputs(spec);
-    Progress progress(mode, stderr);
-    std::signal(SIGINT, on_stop_signal);
-    std::signal(SIGTERM, on_stop_signal);
-    result = engine.run(inputs, sink_ptrs, info, progress, &g_stop);
+    run = run_batch(cfg, registry, host, list_inputs(spec), settings);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return kExitRuntime;
   }
-  if (a.json) print_summary_json(cfg, info, result);
+  const RunResult& result = run.result;
+  if (a.json) print_summary_json(cfg, run.info, result);
   else print_summary_text(cfg, result);
   if (result.interrupted) return kExitInterrupted;
   return result.summary.failed > 0 ? kExitSomeFailed : kExitOk;
@@ -531,6 +474,8 @@ int run_cli(int argc, char** argv) {
       std::cout << "deepseek " << DS_VERSION << "\n";
       return kExitOk;
     }
+    // eval has options of its own, so it parses its arguments itself.
+    if (cmd == "eval") return run_eval_command(std::vector<std::string>(argv + 2, argv + argc));
     Args a = parse_args(argc, argv, 2);
     if (cmd == "run") return cmd_run(a);
     if (cmd == "validate") return cmd_validate(a);
