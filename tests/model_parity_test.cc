@@ -209,7 +209,8 @@ INSTANTIATE_TEST_SUITE_P(
                                    "fp32"},
                       ParityConfig{"short_windows", 3, R"({"max_len": 24, "window_overlap": 5, "window": 3})", "fp32"},
                       ParityConfig{"fp16_stored", 4, "", "fp16"},
-                      ParityConfig{"trained_smoke", 5, "", "fp32", "train:smoke"}),
+                      ParityConfig{"trained_smoke", 5, "", "fp32", "train:smoke"},
+                      ParityConfig{"shipped_backbone", 6, "", "fp32", "data/models/backbone-small.safetensors"}),
     [](const ::testing::TestParamInfo<ParityConfig>& info) { return info.param.name; });
 
 }  // namespace
