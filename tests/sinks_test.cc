@@ -167,7 +167,7 @@ TEST(SqliteSink, CreatesSchemaWithWalAndVersion) {
   {
     Db db(dir / "results.db");
     EXPECT_EQ(db.one("PRAGMA journal_mode"), "wal");
-    EXPECT_EQ(db.one("PRAGMA user_version"), "2");
+    EXPECT_EQ(db.one("PRAGMA user_version"), "3");
     EXPECT_EQ(db.one("PRAGMA application_id"), std::to_string(SqliteSink::kApplicationId));
     auto tables = db.rows("SELECT name FROM sqlite_schema WHERE type IN ('table','index') AND name NOT LIKE "
                           "'sqlite_%' ORDER BY name");
@@ -200,6 +200,44 @@ TEST(SqliteSink, AnnotationsCarryCodePointOffsetsIntoTheDecodedText) {
   const JsonValue& a1 = line->find("annotations")->array[1];
   EXPECT_EQ(a1.find("text_begin")->number, 9);
   EXPECT_EQ(a1.find("text_end")->number, 11);
+}
+
+TEST(SqliteSink, StoresTheDecodedTextOnlyWhenAskedAndMigratesAVersion2File) {
+  TempDir dir;
+  auto path = dir / "results.db";
+  Document d = done_doc("a.txt");
+  d.text = "甲方違约。第二条　付款。";  // decoded, before NFKC: the ideographic space is still there
+  {
+    SqliteSink sink(path_options(path));
+    sink.begin_run(run_info("run-1"));
+    sink.write(key_of("a.txt"), d);
+    sink.end_run({});
+  }
+  {
+    Db db(path);
+    EXPECT_EQ(db.one("SELECT coalesce(decoded_text, '<null>') FROM documents"), "<null>");
+  }
+  // A file written by schema version 2 (no decoded_text column) is migrated on open.
+  {
+    sqlite3* h = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &h), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(h, "ALTER TABLE documents DROP COLUMN decoded_text; PRAGMA user_version = 2", nullptr,
+                           nullptr, nullptr),
+              SQLITE_OK)
+        << sqlite3_errmsg(h);
+    sqlite3_close(h);
+  }
+  Options o = path_options(path);
+  o.set("store_decoded_text", true);
+  SqliteSink sink(o);
+  sink.begin_run(run_info("run-2"));
+  EXPECT_TRUE(sink.has(key_of("a.txt")));
+  sink.write(key_of("b.txt"), d);
+  sink.end_run({});
+  Db db(path);
+  EXPECT_EQ(db.one("PRAGMA user_version"), "3");
+  EXPECT_EQ(db.one("SELECT decoded_text FROM documents WHERE path = 'b.txt'"), d.text);
+  EXPECT_EQ(db.one("SELECT text FROM documents WHERE path = 'b.txt'"), "<null>");
 }
 
 TEST(SqliteSink, WritesDoneAndFailedDocumentsAndReadsThemBack) {

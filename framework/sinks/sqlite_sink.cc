@@ -84,6 +84,10 @@ CREATE TABLE IF NOT EXISTS segments (
 ALTER TABLE annotations ADD COLUMN text_begin INTEGER;
 ALTER TABLE annotations ADD COLUMN text_end INTEGER;
 )sql",
+    // 3: the decoded text (before normalization) that text_begin/text_end index, when asked for.
+    R"sql(
+ALTER TABLE documents ADD COLUMN decoded_text TEXT;
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteSink::kSchemaVersion);
 
@@ -101,7 +105,8 @@ struct SqliteSink::Statements {
         insert_doc(db,
                    "INSERT INTO documents (path, content_hash, config_hash, size, charset, status, failed_stage, "
                    "error, warnings, timings, run_id, segments_count, tokens_count, annotations_count, text, "
-                   "processed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                   "processed_at, decoded_text) "
+                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
                    "insert document"),
         insert_annotation(db,
                           "INSERT INTO annotations (document_id, ordinal, label, stage, \"begin\", \"end\", source_begin, "
@@ -122,6 +127,9 @@ std::vector<OptionSpec> SqliteSink::option_specs() {
       opt_enum("synchronous", "normal", {"full", "normal"},
                "normal: fast, may lose the last documents on power loss (they are redone); full: fsync every commit"),
       opt_bool("store_text", false, "store each document's normalized text in documents.text"),
+      opt_bool("store_decoded_text", false,
+               "store each document's decoded text (before normalization) in documents.decoded_text: the text "
+               "that annotations.text_begin/text_end index"),
       opt_bool("retry_failed", false, "process documents again that failed in an earlier run"),
   };
 }
@@ -130,6 +138,7 @@ SqliteSink::SqliteSink(const Options& options)
     : path_(sink_options::required_path(options, "sqlite")),
       synchronous_(sink_options::get_string(options, "synchronous", "normal")),
       store_text_(sink_options::get_bool(options, "store_text", false)),
+      store_decoded_text_(sink_options::get_bool(options, "store_decoded_text", false)),
       retry_failed_(sink_options::get_bool(options, "retry_failed", false)) {
   if (synchronous_ != "full" && synchronous_ != "normal")
     throw std::invalid_argument("[sink.sqlite] option 'synchronous' must be full or normal, got \"" + synchronous_ +
@@ -249,6 +258,7 @@ void SqliteSink::write(const DocKey& key, const Document& doc) {
         .bind(14, static_cast<int64_t>(doc.annotations.size()))
         .bind(16, iso8601_utc(now_unix_ms()));
     if (store_text_) d.bind(15, doc.normalized);
+    if (store_decoded_text_) d.bind(17, doc.text);
     d.run();
     int64_t doc_id = sqlite3_last_insert_rowid(db_.handle());
 

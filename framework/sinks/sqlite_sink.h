@@ -25,10 +25,10 @@ class SqliteSink : public Sink {
  public:
   // "DSPL" in PRAGMA application_id, and the schema version in PRAGMA user_version.
   static constexpr int32_t kApplicationId = 0x4453504C;
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // path (kPath, required), synchronous (enum full|normal, normal), store_text (bool, false),
-  // retry_failed (bool, false).
+  // store_decoded_text (bool, false), retry_failed (bool, false).
   static std::vector<OptionSpec> option_specs();
 
   // Reads options only; the database is opened by begin_run. Throws std::invalid_argument without
@@ -53,6 +53,7 @@ class SqliteSink : public Sink {
   std::string path_;
   std::string synchronous_;
   bool store_text_ = false;
+  bool store_decoded_text_ = false;
   bool retry_failed_ = false;
   std::string run_id_;
   SqliteDb db_{"[sink.sqlite]"};
