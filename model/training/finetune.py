@@ -535,12 +535,15 @@ class FineTuner:
     def save(self):
         return save_checkpoint(self.out, self.step, self.state(), self.recipe["checkpoint"]["keep"])
 
-    def load(self):
+    def load(self, allow_recipe_change=False):
         path, state = latest_checkpoint(self.out)
         if state is None:
             return None
         if state["recipe_text"] != self.recipe["_text"]:
-            raise RecipeError(f"[finetune] {path} was written with a different recipe")
+            if not allow_recipe_change:
+                raise RecipeError(f"[finetune] {path} was written with a different recipe "
+                                  f"(--allow-recipe-change continues anyway, e.g. after changing steps)")
+            self.log(f"[finetune] recipe changed since {path}; continuing as asked")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
@@ -646,6 +649,7 @@ def main(argv=None):
     parser.add_argument("--autocast", choices=("bf16",))
     parser.add_argument("--threads", type=int)
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--allow-recipe-change", action="store_true", help="resume even if the recipe changed")
     parser.add_argument("--export-only", action="store_true")
     parser.add_argument("--export-path")
     parser.add_argument("--stop-after", type=int)
@@ -656,7 +660,7 @@ def main(argv=None):
         recipe = load_ft_recipe(args.recipe)
         tuner = FineTuner(recipe, args.out, args.backbone, args.device, args.autocast)
         if args.resume or args.export_only:
-            path = tuner.load()
+            path = tuner.load(args.allow_recipe_change)
             if path is None and args.export_only:
                 raise RecipeError(f"[finetune] --export-only: no checkpoint in {args.out}")
             if path:
