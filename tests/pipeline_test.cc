@@ -33,27 +33,6 @@ std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
 
 CommandResult deepseek(const std::string& args) { return run_command(q(deepseek_binary()) + " " + args); }
 
-// Rows of a query, each row's columns joined by '|'.
-std::vector<std::string> query(const fs::path& db, const std::string& sql) {
-  sqlite3* h = nullptr;
-  EXPECT_EQ(sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK) << db;
-  std::vector<std::string> rows;
-  sqlite3_stmt* st = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(h) << " in " << sql;
-  while (st && sqlite3_step(st) == SQLITE_ROW) {
-    std::string row;
-    for (int c = 0; c < sqlite3_column_count(st); ++c) {
-      if (c) row += "|";
-      auto t = sqlite3_column_text(st, c);
-      row += t ? reinterpret_cast<const char*>(t) : "NULL";
-    }
-    rows.push_back(row);
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(h);
-  return rows;
-}
-
 int64_t count(const fs::path& db, const std::string& sql) { return std::stoll(query(db, sql).at(0)); }
 
 std::vector<std::string> lines_of(const fs::path& file) {

@@ -1,5 +1,7 @@
 #include "test_util.h"
 
+#include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -60,5 +62,25 @@ CommandResult run_command(const std::string& command_line) {
 std::filesystem::path deepseek_binary() { return std::filesystem::path(DS_BINARY_DIR) / "bin" / "deepseek"; }
 std::filesystem::path source_dir() { return DS_SOURCE_DIR; }
 std::filesystem::path binary_dir() { return DS_BINARY_DIR; }
+
+std::vector<std::string> query(const std::filesystem::path& db, const std::string& sql) {
+  sqlite3* h = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK) << db;
+  std::vector<std::string> rows;
+  sqlite3_stmt* st = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(h) << " in " << sql;
+  while (st && sqlite3_step(st) == SQLITE_ROW) {
+    std::string row;
+    for (int c = 0; c < sqlite3_column_count(st); ++c) {
+      if (c) row += "|";
+      auto t = sqlite3_column_text(st, c);
+      row += t ? std::string(reinterpret_cast<const char*>(t), sqlite3_column_bytes(st, c)) : "NULL";
+    }
+    rows.push_back(row);
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  return rows;
+}
 
 }  // namespace ds::test

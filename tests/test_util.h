@@ -33,6 +33,10 @@ CommandResult run_command(const std::string& command_line);
 
 // The built `deepseek` CLI, the source tree and the build tree.
 std::filesystem::path deepseek_binary();
+
+// Rows of a read-only SQL query on a SQLite file, each row's columns joined by '|' (NULL as "NULL");
+// a failing open or prepare is a test failure.
+std::vector<std::string> query(const std::filesystem::path& db, const std::string& sql);
 std::filesystem::path source_dir();
 std::filesystem::path binary_dir();
 

@@ -55,14 +55,6 @@ fs::path find_pipeline(const std::string& given) {
                    candidates.back().parent_path().string() + "); give it with --pipeline FILE");
 }
 
-void add_plugin_path(const std::string& dir) {
-  if (dir.empty()) return;
-  const char* old = std::getenv("DS_PLUGIN_PATH");
-  std::string value = dir;
-  if (old && *old) value += std::string(":") + old;
-  ::setenv("DS_PLUGIN_PATH", value.c_str(), 1);
-}
-
 std::string default_db() {
   const char* out = std::getenv("DS_OUT");
   return ((out && *out) ? fs::path(out) : fs::path("out")) / "legal-extract.db";

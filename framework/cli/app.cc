@@ -137,14 +137,6 @@ void print_config_errors(const ConfigErrors& e) {
   std::cerr << e.errors().size() << (e.errors().size() == 1 ? " error" : " errors") << "\n";
 }
 
-void add_plugin_path(const std::string& dir) {
-  if (dir.empty()) return;
-  const char* old = std::getenv("DS_PLUGIN_PATH");
-  std::string value = dir;
-  if (old && *old) value += std::string(":") + old;
-  ::setenv("DS_PLUGIN_PATH", value.c_str(), 1);
-}
-
 int cmd_validate(const Args& a) {
   if (a.help) return std::cout << kValidateHelp, kExitOk;
   if (a.positional.size() != 1) throw UsageError("validate takes exactly one PIPELINE file");

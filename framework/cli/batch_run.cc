@@ -1,5 +1,6 @@
 #include "cli/batch_run.h"
 
+#include <cstdlib>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -53,6 +54,14 @@ InputSpec input_spec(const PipelineConfig& config, const std::vector<std::string
   spec.follow_symlinks = config.input.get_bool("follow_symlinks");
   spec.max_file_bytes = config.input.get_int("max_file_bytes");
   return spec;
+}
+
+void add_plugin_path(const std::string& dir) {
+  if (dir.empty()) return;
+  const char* old = std::getenv("DS_PLUGIN_PATH");
+  std::string value = dir;
+  if (old && *old) value += std::string(":") + old;
+  ::setenv("DS_PLUGIN_PATH", value.c_str(), 1);
 }
 
 std::string new_run_id() {

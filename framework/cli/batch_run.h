@@ -43,6 +43,10 @@ BatchRun run_batch(const PipelineConfig& config, const Registry& registry, const
 // "20261128T120000Z-1a2b3c": UTC time and 24 random bits.
 std::string new_run_id();
 
+// Puts `dir` (a --plugin-path value; nothing when empty) in front of DS_PLUGIN_PATH, where the
+// plug-in host looks first.
+void add_plugin_path(const std::string& dir);
+
 // "legal 0.1.0 (abi 1.1), medical 0.1.0 (abi 1.1)": the loaded plug-ins, as runs record them.
 std::string plugins_summary(const PluginHost& host);
 

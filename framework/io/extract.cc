@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/utf8.h"
+
 namespace ds {
 namespace {
 
@@ -11,35 +13,6 @@ bool ends_with_ci(std::string_view s, std::string_view suffix) {
          std::equal(suffix.begin(), suffix.end(), s.end() - suffix.size(), [](char a, char b) {
            return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
          });
-}
-
-// Length of the well-formed UTF-8 sequence at the start of `s`, 0 if it is ill-formed.
-size_t utf8_length(std::string_view s) {
-  auto b0 = static_cast<unsigned char>(s[0]);
-  if (b0 < 0x80) return 1;
-  size_t need = 0;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    need = 1;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    need = 2;
-    if (b0 == 0xE0) lo = 0xA0;
-    if (b0 == 0xED) hi = 0x9F;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    need = 3;
-    if (b0 == 0xF0) lo = 0x90;
-    if (b0 == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (s.size() <= need) return 0;
-  for (size_t i = 1; i <= need; ++i) {
-    auto b = static_cast<unsigned char>(s[i]);
-    if (b < lo || b > hi) return 0;
-    lo = 0x80;
-    hi = 0xBF;
-  }
-  return need + 1;
 }
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
@@ -81,7 +54,8 @@ size_t clean_extracted_text(std::string& text) {
   for (size_t i = 0; i < text.size();) {
     auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
-      size_t len = utf8_length(std::string_view(text).substr(i));
+      size_t bad = 0;
+      size_t len = utf8_sequence(reinterpret_cast<const unsigned char*>(text.data()) + i, text.size() - i, bad);
       if (len) {
         out.append(text, i, len);
         i += len;

@@ -77,7 +77,8 @@ FT_DEFAULTS = {
     "max_tokens": 512,                   # longer examples are truncated (tags and spans with them)
     "batch": {"micro_batch": 8, "accum": 1},
     "sandwich": {"paths": ["heavy", "standard", "light"], "temperature": 2.0, "distill_weight": 1.0},
-    "losses": {"contrastive_temperature": 0.05, "weights": {}},   # weights: head name -> loss weight
+    "losses": {"contrastive_temperature": 0.05, "weights": {},   # weights: head name -> loss weight
+               "pos_weight": {}},   # segment_labels head name -> weight of positive labels (rare labels)
     "optim": {"lr": 5.0e-5, "head_lr_scale": 10.0, "min_lr_ratio": 0.0, "warmup_steps": 50,
               "weight_decay": 0.01, "betas": [0.9, 0.98], "eps": 1.0e-8, "grad_clip": 1.0},
     "freeze_backbone": False,
@@ -87,7 +88,7 @@ FT_DEFAULTS = {
     "log_every": 10,
     "export": {"dtype": "fp32", "fp16_embed": False},
 }
-FT_FREE_MAPS = {("losses", "weights")}
+FT_FREE_MAPS = {("losses", "weights"), ("losses", "pos_weight")}
 
 
 def validate_ft(recipe):
@@ -112,6 +113,12 @@ def validate_ft(recipe):
     unknown = set(recipe["losses"]["weights"]) - {h["name"] for h in heads}
     if unknown:
         raise RecipeError(f"[recipe.losses.weights] names unknown heads {sorted(unknown)}")
+    seg_heads = {h["name"] for h in heads if h["type"] == "segment_labels"}
+    for name, w in recipe["losses"]["pos_weight"].items():
+        if name not in seg_heads:
+            raise RecipeError(f"[recipe.losses.pos_weight] '{name}' is not a segment_labels head ({sorted(seg_heads)})")
+        if not isinstance(w, (int, float)) or w <= 0:
+            raise RecipeError(f"[recipe.losses.pos_weight.{name}] must be a number > 0")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -201,7 +208,7 @@ def head_outputs(model, batch, path, names, pair_ids=None):
     return out
 
 
-def task_losses(heads, out, batch, tau):
+def task_losses(heads, out, batch, tau, pos_weight=None):
     """{head name: loss} of one path's outputs against the batch targets (heads without targets skipped)."""
     losses = {}
     for head in heads:
@@ -215,7 +222,9 @@ def task_losses(heads, out, batch, tau):
                                            ignore_index=-100)
         elif kind == "segment_labels":
             logits = torch.cat([out[name][b] for b in t["rows"]])
-            per = F.binary_cross_entropy_with_logits(logits.float(), t["multi_hot"], reduction="none")
+            pw = (pos_weight or {}).get(name)
+            pw = torch.full((logits.shape[-1],), float(pw), device=logits.device) if pw else None
+            per = F.binary_cross_entropy_with_logits(logits.float(), t["multi_hot"], reduction="none", pos_weight=pw)
             losses[name] = (per * t["known"]).sum() / t["known"].sum().clamp(min=1.0)
         elif kind == "sequence_classes":
             losses[name] = F.cross_entropy(out[name][t["rows"]].float(), t["labels"])
@@ -397,7 +406,7 @@ class FineTuner:
         for i, path in enumerate(sw["paths"]):
             with self._autocast():
                 out = head_outputs(self.model, batch, path, names, batch["pairs"])
-                losses = task_losses(self.heads, out, batch, tau)
+                losses = task_losses(self.heads, out, batch, tau, self.recipe["losses"]["pos_weight"])
                 loss = self._weighted(losses)
                 if i > 0 and sw["distill_weight"] > 0:
                     kd = distill_losses(self.heads, out, teacher_out, batch, sw["temperature"], tau)
@@ -455,7 +464,7 @@ class FineTuner:
                 with self._autocast():
                     out = head_outputs(self.model, batch, path, names, batch["pairs"])
                 n_batch = len(batch["lengths"])
-                for name, loss in task_losses(self.heads, out, batch, tau).items():
+                for name, loss in task_losses(self.heads, out, batch, tau, self.recipe["losses"]["pos_weight"]).items():
                     if self._head(name)["type"] != "embedding":
                         acc[name]["loss"] += loss.item() * n_batch
                         acc[name]["n"] += n_batch
