@@ -33,6 +33,25 @@ std::pair<size_t, size_t> trimmed(std::string_view normalized, size_t begin, siz
   return {b, b + t.size()};
 }
 
+// Per segment: does a token start inside it? The model.encode stage gives segment s the tokens
+// [first token starting at or after its begin, first starting at or after its end).
+std::vector<bool> segments_with_tokens(const ds::sdk::DocumentView& doc,
+                                       const std::vector<ds::sdk::SegmentView>& segs) {
+  const size_t T = doc.token_count();
+  auto first_at_or_after = [&](size_t byte) {
+    size_t lo = 0, hi = T;
+    while (lo < hi) {
+      const size_t mid = (lo + hi) / 2;
+      if (doc.token(mid).begin < byte) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  std::vector<bool> out(segs.size());
+  for (size_t s = 0; s < segs.size(); ++s) out[s] = first_at_or_after(segs[s].begin) < first_at_or_after(segs[s].end);
+  return out;
+}
+
 const char* entity_label(std::string_view type) {
   if (type == "PARTY") return "party";
   if (type == "DATE") return "date";
@@ -79,6 +98,7 @@ bool ExtractStage::wanted(const Row& row) const {
 
 std::vector<ExtractStage::Row> ExtractStage::clause_rows(std::string_view normalized, const ds::sdk::TensorView& t,
                                                          const std::vector<ds::sdk::SegmentView>& segs,
+                                                         const std::vector<bool>& has_tokens,
                                                          const std::string& head, bool is_cuad, bool chinese) const {
   const size_t S = segs.size();
   if (t.shape.size() != 2 || static_cast<size_t>(t.shape[0]) != S || static_cast<size_t>(t.shape[1]) != t.labels.size())
@@ -91,8 +111,11 @@ std::vector<ExtractStage::Row> ExtractStage::clause_rows(std::string_view normal
     const std::string label(t.labels[j]);
     const std::string category = is_cuad ? std::string(taxonomy_.id_of_cuad(label)) : label;
     if (category.empty() || !taxonomy_.find(category)) continue;  // a label this plug-in does not know
-    for (size_t s = 0; s < S; ++s) probs[s] = calibration_.probability(head, label, t.data[s * C + j]);
-    for (const SegmentRun& run : assemble_runs(probs, join_, min_confidence_)) {
+    // A segment no token starts in gets a zero row from the model (SPEC section 5): no evidence.
+    for (size_t s = 0; s < S; ++s)
+      probs[s] = has_tokens[s] ? calibration_.probability(head, label, t.data[s * C + j]) : 0.0;
+    // Even at min_confidence 0, a segment without evidence (probability 0) is no candidate.
+    for (const SegmentRun& run : assemble_runs(probs, join_, std::max(min_confidence_, 1e-9))) {
       auto [b, e] = trimmed(normalized, segs[run.first].begin, segs[run.last].end);
       if (b == e) continue;
       Row row{category, is_cuad ? label : (chinese ? std::string(taxonomy_.sole_cuad(category)) : std::string()),
@@ -111,13 +134,14 @@ void ExtractStage::process(ds::sdk::DocumentView& doc, ds::sdk::Output& out) {
     throw std::runtime_error("[legal.extract] the document has no 'clauses' model output: run model.encode with the "
                              "legal model (data/models/legal-small.safetensors) before legal.extract");
   const bool chinese = language_ == "zh" || (language_ == "auto" && looks_chinese(normalized));
+  const std::vector<bool> has_tokens = segments_with_tokens(doc, segs);
 
   std::vector<Row> rows;
   if (!chinese) {
-    if (auto cuad = doc.tensor("cuad")) rows = clause_rows(normalized, *cuad, segs, "cuad", true, false);
+    if (auto cuad = doc.tensor("cuad")) rows = clause_rows(normalized, *cuad, segs, has_tokens, "cuad", true, false);
   }
   const size_t cuad_rows = rows.size();
-  for (Row& r : clause_rows(normalized, *clauses, segs, "clauses", false, chinese)) {
+  for (Row& r : clause_rows(normalized, *clauses, segs, has_tokens, "clauses", false, chinese)) {
     // A CUAD row already covers this clause: keep the one row, with its CUAD name.
     bool covered = false;
     for (size_t i = 0; i < cuad_rows && !covered; ++i)

@@ -33,8 +33,8 @@ class ExtractStage {
   };
   bool wanted(const Row& row) const;
   std::vector<Row> clause_rows(std::string_view normalized, const ds::sdk::TensorView& t,
-                               const std::vector<ds::sdk::SegmentView>& segs, const std::string& head, bool is_cuad,
-                               bool chinese) const;
+                               const std::vector<ds::sdk::SegmentView>& segs, const std::vector<bool>& has_tokens,
+                               const std::string& head, bool is_cuad, bool chinese) const;
 
   double min_confidence_;
   double join_;
