@@ -302,7 +302,7 @@ TEST(PluginHost, StageSpecsAreVisibleInTheRegistry) {
   const StageSpec* redflags = registry.find_stage("medical.redflags");
   ASSERT_NE(redflags, nullptr);
   EXPECT_EQ(redflags->reads, (std::vector<Field>{Field::kNormalized}));
-  ASSERT_EQ(redflags->options.size(), 2u);
+  ASSERT_EQ(redflags->options.size(), 3u);
   EXPECT_EQ(redflags->options[1].name, "negation");
   EXPECT_EQ(redflags->options[1].type, OptionType::kBool);
   EXPECT_EQ(std::get<bool>(*redflags->options[1].default_value), true);

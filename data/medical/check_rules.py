@@ -1,21 +1,24 @@
 #!/usr/bin/python3
 """Check data/medical/red_flags.yaml and urgency_lexicon.tsv, and run a reference matcher.
 
-  check_rules.py                 validate both files, compare with the C++ rule table, run the rules
-                                 over triage/questions.jsonl and print agreement with the labels
+  check_rules.py                 validate both files, run the rules over triage/questions.jsonl and
+                                 print agreement with the labels
   check_rules.py -v              also list every disagreement
   check_rules.py --text "..."    show which rules fire on one message (and the weak label)
+  check_rules.py --json [FILE]   batch mode: for each line {"id", "text"} of a JSONL file (default
+                                 triage/questions.jsonl) print {"id", "fired": [rule ids, sorted]}
+  --rules FILE                   use another rule file (default red_flags.yaml next to this script)
 
 The matcher implements the semantics written in the header of red_flags.yaml (find_keywords-style
 terms, clauses, NegEx-style negation with not_cues / adjacent cues / max_gap, history and info
-cues, all_of scopes, except, subsumed_by). It is a reference for the C++ loader and a way to see
+cues, all_of scopes, except, subsumed_by). It is the reference for the C++ matcher (plugins/medical/
+red_flag_rules.cc; tests/medical_rules_test.cc holds the two together through --json) and a way to see
 the effect of a rule edit on the labelled questions; it is not part of the product. Needs PyYAML
 (/usr/bin/python3 has it). Exit 1 on a schema error.
 """
 import argparse
 import collections
 import csv
-import itertools
 import json
 import os
 import re
@@ -29,7 +32,6 @@ RULES = os.path.join(HERE, "red_flags.yaml")
 LEXICON = os.path.join(HERE, "urgency_lexicon.tsv")
 DEPARTMENTS = os.path.join(HERE, "departments.tsv")
 QUESTIONS = os.path.join(HERE, "triage", "questions.jsonl")
-CPP_RULES = os.path.join(HERE, "..", "..", "plugins", "medical", "red_flag_rules.cc")
 
 LEVELS = ["emergency", "urgent", "routine", "self_care"]
 RANK = {lv: i for i, lv in enumerate(LEVELS)}
@@ -240,13 +242,26 @@ class Matcher:
                 groups = [self.live_hits(g, ctx, excepts) for g in item["all_of"]]
                 if not all(groups):
                     continue
-                for combo in itertools.islice(itertools.product(*groups), 20000):
-                    spans = sorted(combo)
-                    if any(spans[i][1] > spans[i + 1][0] for i in range(len(spans) - 1)):
-                        continue
-                    if scope == "sentence" and len({self._start(ctx["sent"], b) for b, _ in combo}) != 1:
-                        continue
+                sentence = (lambda b: self._start(ctx["sent"], b)) if scope == "sentence" else (lambda b: 0)
+                combo = self._first_combo(groups, [], sentence)
+                if combo:
                     return [" + ".join(low[b:e] for b, e in combo)]
+        return None
+
+    @staticmethod
+    def _first_combo(groups, chosen, sentence):
+        """The first pick of one hit per group, in itertools.product order, whose hits do not overlap
+        and start in one sentence (scope text: sentence() is constant). Backtracking, so no cap."""
+        if len(chosen) == len(groups):
+            return list(chosen)
+        for b, e in groups[len(chosen)]:
+            if chosen and sentence(b) != sentence(chosen[0][0]):
+                continue
+            if any(cb < e and b < ce for cb, ce in chosen):
+                continue
+            found = Matcher._first_combo(groups, chosen + [(b, e)], sentence)
+            if found:
+                return found
         return None
 
 
@@ -340,36 +355,6 @@ def validate_rules(doc):
     return errors
 
 
-def all_terms(rule):
-    out = set()
-    for item in rule["match"]:
-        groups = [item["any_of"]] if "any_of" in item else item["all_of"]
-        for g in groups:
-            for lang in LANGS:
-                out.update(g.get(lang) or [])
-    return out
-
-
-def check_cpp(doc):
-    """Every rule id and keyword of plugins/medical/red_flag_rules.cc must be in the YAML."""
-    if not os.path.exists(CPP_RULES):
-        return [], "C++ table not found; skipped"
-    src = open(CPP_RULES, encoding="utf-8").read()
-    body = src[src.index("kRules = {"):src.index("return kRules;")]
-    blocks = re.findall(r'\{"([a-z_]+)",\s*\{(.*?)\},\s*\{(.*?)\}\}', body, re.S)
-    rules = {r["id"]: r for r in doc["rules"]}
-    errors = []
-    for rid, kws, with_ in blocks:
-        if rid not in rules:
-            errors.append(f"C++ rule {rid} missing from the YAML")
-            continue
-        have = all_terms(rules[rid])
-        for kw in re.findall(r'"((?:[^"\\]|\\.)*)"', kws + with_):
-            if kw not in have:
-                errors.append(f"C++ keyword {kw!r} of {rid} missing from the YAML rule")
-    return errors, f"C++ table: {len(blocks)} rules, all ids and keywords present" if not errors else None
-
-
 def validate_lexicon(departments):
     errors, rows = [], []
     if not os.path.exists(LEXICON):
@@ -456,19 +441,33 @@ def main():
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("--text")
     ap.add_argument("--language", default="auto", choices=["auto", "zh", "en"])
+    ap.add_argument("--json", nargs="?", const=QUESTIONS, metavar="FILE")
+    ap.add_argument("--rules", default=RULES, metavar="FILE")
     args = ap.parse_args()
 
     try:
-        doc = load_rules()
-    except yaml.YAMLError as e:
-        print("ERROR red_flags.yaml:", e)
+        doc = load_rules(args.rules)
+    except (OSError, yaml.YAMLError) as e:
+        print(f"ERROR {args.rules}:", e)
         return 1
     errors = validate_rules(doc)
+    if args.json:
+        if errors:
+            for e in errors:
+                print("ERROR", e, file=sys.stderr)
+            return 1
+        matcher = Matcher(doc, args.language)
+        with open(args.json, encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    item = json.loads(line)
+                    fired = sorted(matcher.analyse(item["text"]))
+                    print(json.dumps({"id": item.get("id"), "fired": fired}, ensure_ascii=False))
+        return 0
     with open(DEPARTMENTS, encoding="utf-8") as fh:
         departments = [l.split("\t")[0] for l in fh.read().splitlines()[1:] if l.strip()]
     lex_errors, lexicon = validate_lexicon(departments)
-    cpp_errors, cpp_note = check_cpp(doc) if not errors else ([], None)
-    errors += lex_errors + cpp_errors
+    errors += lex_errors
     if errors:
         for e in errors:
             print("ERROR", e)
@@ -484,8 +483,6 @@ def main():
 
     levels = collections.Counter(r["level"] for r in doc["rules"])
     print(f"red_flags.yaml: {len(doc['rules'])} rules ({levels['emergency']} emergency, {levels['urgent']} urgent)")
-    if cpp_note:
-        print(cpp_note)
     lex_langs = collections.Counter(r["lang"] for r in lexicon)
     lex_levels = collections.Counter(r["level"] for r in lexicon)
     print(f"urgency_lexicon.tsv: {len(lexicon)} terms ({lex_langs['zh']} zh, {lex_langs['en']} en; "
