@@ -69,7 +69,7 @@ def platt(z, y, l2=1e-2, steps=50):
     """(a, b) of the L2-regularized logistic regression y ~ sigmoid(a z + b) by Newton's method."""
     a, b = 1.0, 0.0
     for _ in range(steps):
-        p = 1.0 / (1.0 + np.exp(-(a * z + b)))
+        p = 1.0 / (1.0 + np.exp(-np.clip(a * z + b, -60, 60)))
         w = p * (1 - p) + 1e-9
         g = np.array([np.sum((p - y) * z) + l2 * (a - 1.0), np.sum(p - y)])
         h = np.array([[np.sum(w * z * z) + l2, np.sum(w * z)], [np.sum(w * z), np.sum(w) + 1e-9]])
@@ -94,7 +94,7 @@ def apply(scales, logits):
     p = np.empty_like(logits, dtype=np.float64)
     for j in range(logits.shape[1]):
         a, b = scales.get(j, (1.0, 0.0))
-        p[:, j] = 1.0 / (1.0 + np.exp(-(a * logits[:, j] + b)))
+        p[:, j] = 1.0 / (1.0 + np.exp(-np.clip(a * logits[:, j] + b, -60, 60)))
     return p
 
 
@@ -143,7 +143,7 @@ def main(argv=None):
             m = known[sel]
             ps.append(p[m])
             ys.append(targets[sel][m])
-            raw.append((1.0 / (1.0 + np.exp(-logits[sel].astype(np.float64))))[m])
+            raw.append((1.0 / (1.0 + np.exp(-np.clip(logits[sel].astype(np.float64), -60, 60))))[m])
         p, y, r = np.concatenate(ps), np.concatenate(ys), np.concatenate(raw)
         table, ece = reliability(p, y)
         _, ece_raw = reliability(r, y)
