@@ -10,8 +10,8 @@ packages=(
   libboost-dev libboost-filesystem-dev
   libgtest-dev googletest
   nlohmann-json3-dev libopenblas-dev libopenblas0-openmp
-  libpoppler-cpp-dev poppler-data libzip-dev libxml2-dev
-  python3-torch python3-numpy
+  libpoppler-cpp-dev poppler-data libzip-dev libxml2-dev zlib1g-dev
+  python3-torch python3-numpy python3-yaml
 )
 # python3-torch is Debian's CPU PyTorch: the reference model and trainer run on it with /usr/bin/python3
 # (parity tests call it). libopenblas0-openmp is the BLAS variant it runs fastest with.
