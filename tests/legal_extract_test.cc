@@ -136,21 +136,12 @@ void make_corpus(const fs::path& dir, int n) {
                sample + "\n合同编号：" + std::to_string(i) + "\n");
 }
 
-// Starts legal-extract with `args`, SIGKILLs it after `delay`; returns whether it was still running.
+// Starts legal-extract with `args` (from the source folder), SIGKILLs it after `delay`; returns
+// whether it was still running.
 bool run_and_kill(const std::string& args, std::chrono::milliseconds delay) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    std::string cmd = "cd " + q(source_dir()) + " && exec " + q(legal_extract_binary()) + " --progress none " + args +
-                      " >/dev/null 2>&1";
-    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  std::this_thread::sleep_for(delay);
-  int status = 0;
-  bool running = ::waitpid(pid, &status, WNOHANG) == 0;
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, &status, 0);
-  return running;
+  return test::run_and_kill("cd " + q(source_dir()) + " && exec " + q(legal_extract_binary()) + " --progress none " +
+                                args + " >/dev/null 2>&1",
+                            static_cast<int>(delay.count()));
 }
 
 const char* const kSampleDirs = "data/samples/legal data/samples/zh data/samples/en";

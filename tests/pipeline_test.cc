@@ -125,18 +125,8 @@ TEST(Pipeline, OutputDoesNotDependOnThreadCount) {
 
 // Starts `deepseek run`, SIGKILLs it after `delay`, and returns whether it was still running.
 bool run_and_kill(const std::string& args, std::chrono::milliseconds delay) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    std::string cmd = q(deepseek_binary()) + " " + args + " >/dev/null 2>&1";
-    ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  std::this_thread::sleep_for(delay);
-  int status = 0;
-  bool running = ::waitpid(pid, &status, WNOHANG) == 0;
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, &status, 0);
-  return running;
+  return test::run_and_kill("exec " + q(deepseek_binary()) + " " + args + " >/dev/null 2>&1",
+                            static_cast<int>(delay.count()));
 }
 
 TEST(Pipeline, KilledRunsResumeWithEveryDocumentExactlyOnce) {

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -81,6 +82,20 @@ std::vector<std::string> query(const std::filesystem::path& db, const std::strin
   sqlite3_finalize(st);
   sqlite3_close(h);
   return rows;
+}
+
+bool run_and_kill(const std::string& command_line, int delay_ms) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execl("/bin/sh", "sh", "-c", command_line.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::usleep(static_cast<useconds_t>(delay_ms) * 1000);
+  int status = 0;
+  const bool running = ::waitpid(pid, &status, WNOHANG) == 0;
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, &status, 0);
+  return running;
 }
 
 }  // namespace ds::test

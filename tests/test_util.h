@@ -37,6 +37,10 @@ std::filesystem::path deepseek_binary();
 // Rows of a read-only SQL query on a SQLite file, each row's columns joined by '|' (NULL as "NULL");
 // a failing open or prepare is a test failure.
 std::vector<std::string> query(const std::filesystem::path& db, const std::string& sql);
+
+// Starts `/bin/sh -c <command_line>`, SIGKILLs it after `delay_ms` and reaps it; returns whether it
+// was still running when killed. The command should `exec` the program, so the kill reaches it.
+bool run_and_kill(const std::string& command_line, int delay_ms);
 std::filesystem::path source_dir();
 std::filesystem::path binary_dir();
 
