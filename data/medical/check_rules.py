@@ -396,10 +396,12 @@ def validate_lexicon(departments):
 
 
 # ------------------------------------------------------------------------------ weak label -----
-def weak_label(matcher, lexicon, text):
+def weak_label(matcher, lexicon, text, with_evidence=False):
     """A simple weak labeller: red flags first, else the level and department with most lexicon weight.
 
-    Lexicon terms go through the same negation / history / info handling as rule terms.
+    Lexicon terms go through the same negation / history / info handling as rule terms. With
+    `with_evidence` a fourth value is returned: the total lexicon weight that matched (0 when the
+    level is only the self_care default, which training should not take as a label).
     """
     fired = matcher.analyse(text)
     s = normalize(text)
@@ -432,6 +434,8 @@ def weak_label(matcher, lexicon, text):
         lex_level = RANK["self_care"]
     level = LEVELS[min(lex_level, rule_level) if rule_level is not None else lex_level]
     dept = "emergency" if level == "emergency" else (dept_w.most_common(1)[0][0] if dept_w else "general_practice")
+    if with_evidence:
+        return level, dept, fired, sum(level_w.values())
     return level, dept, fired
 
 
