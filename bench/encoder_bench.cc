@@ -30,7 +30,8 @@
 // Key selection adds about T + k log2 k comparisons (nth_element + sort of the winners) per layer:
 // reported beside the FLOPs, not in them.
 //
-//   ds_encoder_bench [--json] [--json-out FILE] [--model FILE] [--write-model FILE] [--samples N] [--min-ms X]
+//   ds_encoder_bench [--json] [--json-out FILE] [--model FILE] [--write-model FILE] [--precision P[:G]]
+//                    [--samples N] [--min-ms X]
 //                    [--threads N] [--paths light,standard,heavy] [--T 128,512,2048,8192]
 //                    [--batch 1,8] [--attn-T 2048,8192] [--k 1024] [--full]
 //                    [--skip forward,attention,topk,memory,breakdown] [--only PATH:T:B[:K|dense]]
@@ -79,6 +80,7 @@ struct Options {
   std::string json_out;     // also write the JSON here (with the markdown on stdout)
   std::string model;        // load this file instead of the random model
   std::string write_model;  // write the random model here and exit
+  std::string precision = "fp32";  // of the random model's matrices: fp32, fp16, int8, int4[:G] (G = 32 default)
   int samples = 5;
   double min_s = 0.2;   // one sample repeats the call until it lasts this long
   double long_s = 1.0;  // calls longer than this get at most 3 samples
@@ -96,8 +98,8 @@ struct Options {
 
 [[noreturn]] void usage(const char* argv0, int code) {
   std::fprintf(code ? stderr : stdout,
-               "usage: %s [--json] [--json-out FILE] [--model FILE] [--write-model FILE] [--samples N] [--min-ms X] "
-               "[--threads N]\n"
+               "usage: %s [--json] [--json-out FILE] [--model FILE] [--write-model FILE] [--precision P[:G]] "
+               "[--samples N] [--min-ms X] [--threads N]\n"
                "       [--paths LIST] [--T LIST] [--batch LIST] [--attn-T LIST] [--k K] [--full]\n"
                "       [--skip forward,attention,topk,memory,breakdown] [--only PATH:T:B[:K|dense]]\n"
                "       [--breakdown PATH:T:B,...]\n",
@@ -138,6 +140,8 @@ Options parse(int argc, char** argv) {
       o.model = next();
     else if (a == "--write-model")
       o.write_model = next();
+    else if (a == "--precision")
+      o.precision = next();
     else if (a == "--samples")
       o.samples = std::max(1, std::atoi(next().c_str()));
     else if (a == "--min-ms")
@@ -415,9 +419,9 @@ int run_only(Bench& b, const Options& o) {
   getrusage(RUSAGE_SELF, &ru);
   std::printf(
       "{\"path\": \"%s\", \"T\": %d, \"B\": %d, \"k\": %lld, \"k_kind\": \"%s\", \"rss_before_kb\": %ld, "
-      "\"hwm_kb\": %ld, \"maxrss_kb\": %ld, \"seconds\": %.4f}\n",
+      "\"hwm_kb\": %ld, \"maxrss_kb\": %ld, \"rss_anon_kb\": %ld, \"rss_file_kb\": %ld, \"seconds\": %.4f}\n",
       path.c_str(), T, B, (long long)b.budget(b.enc->path(path), ov, T), kind.c_str(), before, status_kb("VmHWM"),
-      long(ru.ru_maxrss), t.median);
+      long(ru.ru_maxrss), status_kb("RssAnon"), status_kb("RssFile"), t.median);
   return 0;
 }
 
@@ -611,7 +615,15 @@ std::vector<OpTime> op_breakdown(const Bench& b, const std::string& path, int T,
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
-  const ds::model::RandomModelSpec spec = bench_model_spec();
+  ds::model::RandomModelSpec spec = bench_model_spec();
+  {
+    // Every weight matrix (the embedding included) in one storage precision, e.g. "int4:64".
+    const std::vector<std::string> p = split(o.precision, ':');
+    const std::optional<ds::model::Precision> prec = ds::model::parse_precision(p[0]);
+    if (!prec) usage(argv[0], 2);
+    spec.precision = *prec;
+    spec.int4_group_size = p.size() > 1 ? std::atoi(p[1].c_str()) : 32;
+  }
 
   if (!o.write_model.empty()) {
     ds::model::make_random_model(spec).write(o.write_model);

@@ -59,19 +59,31 @@ void decode_matrix_rows(const ModelFile& file, const MatrixInfo& m, int64_t firs
 Linear::Linear(const ModelFile& file, const MatrixInfo& m) : rows_(m.rows), cols_(m.cols), precision_(m.precision) {
   const uint8_t* p = file.data(*m.weight);
   const int n = static_cast<int>(rows_), k = static_cast<int>(cols_);
-  if (m.precision == Precision::kFp32 && aligned4(p)) {
-    packed_ = kernels::pack_weights(reinterpret_cast<const float*>(p), n, k);
-    return;
+  switch (m.precision) {
+    case Precision::kFp32:
+      if (aligned4(p)) {
+        packed_ = kernels::pack_weights(reinterpret_cast<const float*>(p), n, k);
+      } else {
+        std::vector<float> copy(static_cast<size_t>(rows_ * cols_));
+        std::memcpy(copy.data(), p, copy.size() * sizeof(float));
+        packed_ = kernels::pack_weights(copy.data(), n, k);
+      }
+      return;
+    case Precision::kFp16: quant_ = kernels::pack_fp16_weights(p, n, k); return;
+    case Precision::kInt8: quant_ = kernels::pack_int8_weights(p, file.data(*m.scale), n, k); return;
+    case Precision::kInt4:
+      quant_ = kernels::pack_int4_weights(p, file.data(*m.scale), n, k, file.int4_group_size());
+      return;
   }
-  std::vector<float> decoded(static_cast<size_t>(rows_ * cols_));
-  decode_matrix_rows(file, m, 0, rows_, decoded.data());
-  packed_ = kernels::pack_weights(decoded.data(), n, k);
 }
 
 void Linear::apply(int M, const float* x, int ldx, float* y, int ldy, int n, int k, bool accumulate,
                    kernels::ThreadPool* pool) const {
   if (M == 0 || n == 0) return;
-  kernels::gemm_packed(M, n, k, x, ldx, packed_, y, ldy, accumulate, pool);
+  if (!quant_.empty())
+    kernels::gemm_quant(M, n, k, x, ldx, quant_, y, ldy, accumulate, pool);
+  else
+    kernels::gemm_packed(M, n, k, x, ldx, packed_, y, ldy, accumulate, pool);
 }
 
 F32Tensor::F32Tensor(const ModelFile& file, const TensorEntry& entry) : n_(static_cast<size_t>(entry.numel())) {

@@ -1,7 +1,10 @@
 // A weight matrix as the runtime uses it, one per projection, so that each matrix can have its own
-// storage precision (DMPQ). Today every precision is decoded to FP32 at load and packed once into
-// the GEMM kernel's panel layout (kernels::pack_weights), which saves the per-call packing of
-// gemm_nt; quantized GEMMs will slot in here without touching the layers.
+// storage precision (DMPQ). FP32 matrices are packed once into the GEMM kernel's panel layout
+// (kernels::pack_weights, which saves the per-call packing of gemm_nt). FP16, INT8 and INT4 matrices
+// stay in their stored precision (kernels::QuantMatrix: the file's codes and scales rearranged into
+// panels) and kernels::gemm_quant widens them block by block inside the kernel, so a quantized model
+// takes about 1/2, 1/4 or 1/7 (INT4, G = 32) of the FP32 memory and computes exactly with the stored weights
+// (kernels/cpu/README.md, "Quantized weights").
 #pragma once
 
 #include <cstdint>
@@ -33,7 +36,8 @@ class Linear {
              kernels::ThreadPool* pool) const;
 
  private:
-  kernels::PackedMatrix packed_;  // [rows, cols] FP32 in panel layout (move-only, so Linear is too)
+  kernels::PackedMatrix packed_;  // FP32 weights: [rows, cols] in panel layout (move-only, so Linear is too)
+  kernels::QuantMatrix quant_;    // FP16 / INT8 / INT4 weights, as stored
   int64_t rows_ = 0;
   int64_t cols_ = 0;
   Precision precision_ = Precision::kFp32;

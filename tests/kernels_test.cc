@@ -520,6 +520,329 @@ TEST(KernelReference, AttentionLocalWithWholeWindowEqualsDenseKeys) {
   EXPECT_EQ(a, b);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Quantized weights: gemm_quant on a QuantMatrix against the reference on SPEC.md's stored layout
+
+// A random matrix as a model file stores it (model/SPEC.md, "Precisions and quantized layouts").
+struct StoredMatrix {
+  WeightFormat format;
+  int N, K, G;                  // G: int4 only
+  std::vector<uint16_t> f16;    // fp16 weights [N, K]
+  std::vector<int8_t> i8;       // int8 codes [N, K]
+  std::vector<uint8_t> i4;      // int4 bytes [N, K/2]
+  std::vector<uint16_t> scale;  // int8 [N], int4 [N, K/G]
+
+  QuantMatrix pack() const {
+    switch (format) {
+      case WeightFormat::kFp16: return pack_fp16_weights(f16.data(), N, K);
+      case WeightFormat::kInt8: return pack_int8_weights(i8.data(), scale.data(), N, K);
+      case WeightFormat::kInt4: return pack_int4_weights(i4.data(), scale.data(), N, K, G);
+    }
+    return {};
+  }
+  // C[M, n] (+)= A @ W[:n, :k]^T by the reference.
+  void ref_gemm(int M, int n, int k, const float* A, int lda, float* C, int ldc, bool acc) const {
+    switch (format) {
+      case WeightFormat::kFp16: return ref::gemm_fp16(M, n, k, A, lda, f16.data(), K, C, ldc, acc);
+      case WeightFormat::kInt8: return ref::gemm_int8(M, n, k, A, lda, i8.data(), K, scale.data(), C, ldc, acc);
+      case WeightFormat::kInt4:
+        return ref::gemm_int4(M, n, k, A, lda, i4.data(), K / 2, scale.data(), K / G, G, C, ldc, acc);
+    }
+  }
+  // The whole matrix dequantized (exact in FP32), row-major [N, K].
+  std::vector<float> dequantized() const {
+    std::vector<float> w(size_t(N) * K);
+    std::vector<float> sc(scale.size());
+    ref::fp16_to_fp32(scale.data(), sc.data(), sc.size());
+    for (int n = 0; n < N; ++n) {
+      for (int k = 0; k < K; ++k) {
+        float& v = w[size_t(n) * K + k];
+        if (format == WeightFormat::kFp16) {
+          ref::fp16_to_fp32(&f16[size_t(n) * K + k], &v, 1);
+        } else if (format == WeightFormat::kInt8) {
+          v = float(i8[size_t(n) * K + k]) * sc[size_t(n)];
+        } else {
+          const uint8_t b = i4[size_t(n) * K / 2 + k / 2];
+          v = float((k % 2 ? b >> 4 : b & 15) - 8) * sc[size_t(n) * (K / G) + k / G];
+        }
+      }
+    }
+    return w;
+  }
+};
+
+const char* format_name(WeightFormat f) {
+  return f == WeightFormat::kFp16 ? "fp16" : f == WeightFormat::kInt8 ? "int8" : "int4";
+}
+
+// Codes over their whole range (zero included, so Inf * 0 cases exist), scales around what a
+// quantizer writes for weights of magnitude ~1; the last row of int8/int4 gets scale 0.
+StoredMatrix random_stored(std::mt19937& rng, WeightFormat format, int N, int K, int G = 0) {
+  StoredMatrix s{format, N, K, G, {}, {}, {}, {}};
+  std::uniform_real_distribution<float> scale(0.5f, 1.5f);
+  auto halves = [](const std::vector<float>& v) {
+    std::vector<uint16_t> h(v.size());
+    ref::fp32_to_fp16(v.data(), h.data(), v.size());
+    return h;
+  };
+  if (format == WeightFormat::kFp16) {
+    s.f16 = halves(random_floats(rng, size_t(N) * K));
+  } else if (format == WeightFormat::kInt8) {
+    std::uniform_int_distribution<int> code(-127, 127);
+    s.i8.resize(size_t(N) * K);
+    for (auto& q : s.i8) q = int8_t(code(rng));
+    std::vector<float> sc(static_cast<size_t>(N));
+    for (auto& v : sc) v = scale(rng) / 127.0f;
+    if (N > 1) sc.back() = 0.0f;
+    s.scale = halves(sc);
+  } else {
+    std::uniform_int_distribution<int> byte(0, 255);
+    s.i4.resize(size_t(N) * K / 2);
+    for (auto& q : s.i4) q = uint8_t(byte(rng));
+    std::vector<float> sc(size_t(N) * (K / G));
+    for (auto& v : sc) v = scale(rng) / 7.0f;
+    if (N > 1)
+      for (int g = 0; g < K / G; ++g) sc[size_t(N - 1) * (K / G) + g] = 0.0f;
+    s.scale = halves(sc);
+  }
+  return s;
+}
+
+struct QuantCase {
+  WeightFormat format;
+  int G;         // int4 group size
+  int M, N, K;   // the product computed
+  int Nf, Kf;    // the stored matrix (a prefix N x K of it is used)
+  int lda_pad, ldc_pad;
+  bool accumulate;
+};
+
+std::string describe(const QuantCase& c) {
+  return std::string(format_name(c.format)) + (c.format == WeightFormat::kInt4 ? " G=" + std::to_string(c.G) : "") +
+         " M=" + std::to_string(c.M) + " N=" + std::to_string(c.N) + "/" + std::to_string(c.Nf) +
+         " K=" + std::to_string(c.K) + "/" + std::to_string(c.Kf) + " acc=" + std::to_string(c.accumulate);
+}
+
+// The awkward shapes: every M x N with K cycling through the list, for fp16, int8 and int4
+// at G = 32, 64, 128 and two group sizes that are not multiples of 32 (48, and 6: not even a
+// multiple of the 4-column step of the GEMV loop). Some cases use the whole stored matrix, others
+// a prefix of rows and columns (K then need not be a multiple of G, and may be odd).
+std::vector<QuantCase> quant_cases() {
+  std::vector<QuantCase> cases;
+  const int Ms[] = {1, 2, 3, 7, 17, 64}, Ns[] = {1, 5, 31, 33, 257}, Ks[] = {32, 64, 96, 768, 1152};
+  const std::pair<WeightFormat, int> formats[] = {{WeightFormat::kFp16, 0},  {WeightFormat::kInt8, 0},
+                                                  {WeightFormat::kInt4, 32}, {WeightFormat::kInt4, 64},
+                                                  {WeightFormat::kInt4, 128}, {WeightFormat::kInt4, 48},
+                                                  {WeightFormat::kInt4, 6}};
+  int i = 0, f = 0;
+  for (auto [format, G] : formats) {
+    for (int M : Ms) {
+      for (int N : Ns) {
+        const int K = Ks[(i + i / 5 + f) % 5];  // over the formats, every (M, N, K) of the lists occurs
+        const bool prefix = i % 3 == 1;
+        const int step = G > 0 ? G : 1;
+        int Kf = (K + step - 1) / step * step;  // the smallest valid stored width >= K
+        if (prefix) Kf += step;
+        cases.push_back({format, G, M, N, K, prefix ? N + 7 : N, Kf, i % 4, (i / 2) % 3, i % 2 == 0});
+        ++i;
+      }
+    }
+    ++f;
+  }
+  // Prefixes that end inside a group and at odd columns, through the GEMV and the widening path.
+  for (int M : {1, 2, 5}) {
+    cases.push_back({WeightFormat::kInt4, 32, M, 40, 33, 48, 64, 0, 0, false});
+    cases.push_back({WeightFormat::kInt4, 6, M, 25, 95, 25, 96, 1, 0, true});
+    cases.push_back({WeightFormat::kInt4, 128, M, 30, 301, 30, 384, 0, 1, false});
+    cases.push_back({WeightFormat::kInt8, 0, M, 50, 13, 72, 20, 0, 0, true});
+    cases.push_back({WeightFormat::kFp16, 0, M, 50, 257, 51, 300, 0, 0, false});
+  }
+  // Many rows: row blocks of 256, and a two-thread split of rows when there are few panels.
+  cases.push_back({WeightFormat::kInt8, 0, 300, 20, 100, 20, 100, 0, 0, true});
+  cases.push_back({WeightFormat::kInt4, 32, 600, 48, 128, 48, 128, 0, 0, false});
+  return cases;
+}
+
+// Same bound as the FP32 GEMM test, 1e-6 sqrt(K) (sum_k |a w| + |C_old|): the dequantized weights are
+// exact floats, so only the order of the FP32 sums differs from the reference.
+std::vector<double> quant_bounds(const QuantCase& c, const std::vector<float>& A, int lda, const std::vector<float>& W,
+                                 const std::vector<float>& C0, int ldc) {
+  std::vector<double> bound(size_t(c.M) * c.N);
+  for (int m = 0; m < c.M; ++m) {
+    for (int n = 0; n < c.N; ++n) {
+      double mag = c.accumulate ? std::fabs(C0[size_t(m) * ldc + n]) : 0.0;
+      for (int k = 0; k < c.K; ++k) mag += std::fabs(double(A[size_t(m) * lda + k]) * W[size_t(n) * c.Kf + k]);
+      bound[size_t(m) * c.N + n] = 1e-6 * std::sqrt(double(c.K)) * mag + 1e-30;
+    }
+  }
+  return bound;
+}
+
+void expect_quant_close(const QuantCase& c, const std::vector<double>& bound, const std::vector<float>& C0,
+                        const std::vector<float>& got, const std::vector<float>& want, int ldc,
+                        const std::string& what) {
+  int bad = 0;
+  for (int m = 0; m < c.M; ++m) {
+    for (int n = 0; n < c.N; ++n) {
+      const double err = std::fabs(double(got[size_t(m) * ldc + n]) - want[size_t(m) * ldc + n]);
+      if (!(err <= bound[size_t(m) * c.N + n]) && ++bad <= 3)
+        ADD_FAILURE() << what << " " << describe(c) << " at (" << m << "," << n << "): got "
+                      << got[size_t(m) * ldc + n] << " want " << want[size_t(m) * ldc + n];
+    }
+    for (int n = c.N; n < ldc; ++n)
+      if (got[size_t(m) * ldc + n] != C0[size_t(m) * ldc + n] && ++bad <= 3)
+        ADD_FAILURE() << what << " " << describe(c) << " wrote past N at (" << m << "," << n << ")";
+  }
+}
+
+TEST_P(KernelTest, QuantGemmMatchesReferenceOverAwkwardShapesAndPrefixes) {
+  ThreadPool pool(2);
+  for (const QuantCase& c : quant_cases()) {
+    const StoredMatrix s = random_stored(rng_, c.format, c.Nf, c.Kf, c.G);
+    const QuantMatrix B = s.pack();
+    ASSERT_EQ(B.rows(), c.Nf);
+    ASSERT_EQ(B.cols(), c.Kf);
+    const std::vector<float> W = s.dequantized();
+    const int lda = c.K + c.lda_pad, ldc = c.N + c.ldc_pad;
+    const auto A = random_floats(rng_, size_t(c.M) * lda), C0 = random_floats(rng_, size_t(c.M) * ldc);
+    auto want = C0;
+    s.ref_gemm(c.M, c.N, c.K, A.data(), lda, want.data(), ldc, c.accumulate);
+    const std::vector<double> bound = quant_bounds(c, A, lda, W, C0, ldc);
+    for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool}) {
+      auto got = C0;
+      K().gemm_quant(c.M, c.N, c.K, A.data(), lda, B, got.data(), ldc, c.accumulate, p);
+      expect_quant_close(c, bound, C0, got, want, ldc, p ? "gemm_quant/2T" : "gemm_quant/1T");
+    }
+  }
+}
+
+// Where gemm_quant widens a kc x 24 block into L1 (M >= 16; INT4 from M = 2), the block goes through
+// gemm_packed's micro-kernel with gemm_packed's k blocks, so the result is gemm_packed's on the
+// dequantized matrix, bit for bit (for N > 16: gemm_packed has another path for fewer columns).
+TEST_P(KernelTest, QuantGemmEqualsGemmPackedOnTheDequantizedMatrixForManyRows) {
+  for (auto [format, G] : {std::pair{WeightFormat::kFp16, 0}, std::pair{WeightFormat::kInt8, 0},
+                           std::pair{WeightFormat::kInt4, 32}, std::pair{WeightFormat::kInt4, 6}}) {
+    for (int M : {2, 9, 16, 33, 64}) {
+      if (M < 16 && format != WeightFormat::kInt4 && GetParam() != &portable_kernels()) continue;
+      const int N = 50, Kf = 576, cols = M % 2 ? 575 : 576;
+      const StoredMatrix s = random_stored(rng_, format, N, Kf, G);
+      const std::vector<float> W = s.dequantized();
+      const PackedMatrix P = pack_weights(W.data(), N, Kf);
+      const QuantMatrix B = s.pack();
+      const auto A = random_floats(rng_, size_t(M) * cols);
+      std::vector<float> a(size_t(M) * N), b(size_t(M) * N);
+      K().gemm_packed(M, N, cols, A.data(), cols, P, a.data(), N, false, nullptr);
+      K().gemm_quant(M, N, cols, A.data(), cols, B, b.data(), N, false, nullptr);
+      for (size_t i = 0; i < a.size(); ++i)
+        ASSERT_EQ(bits(a[i]), bits(b[i])) << format_name(format) << " M=" << M << " at " << i;
+    }
+  }
+}
+
+// A NaN or Inf in A gives what the reference gives: NaN where it has NaN (Inf times a zero weight
+// included), the same signed Inf where it has Inf. GEMV (M = 1, row by row) and the widening path.
+TEST_P(KernelTest, QuantGemmPropagatesNanAndInfLikeTheReference) {
+  for (auto [format, G] : {std::pair{WeightFormat::kFp16, 0}, std::pair{WeightFormat::kInt8, 0},
+                           std::pair{WeightFormat::kInt4, 32}, std::pair{WeightFormat::kInt4, 6}}) {
+    const int M = 4, N = 40, cols = 96;
+    StoredMatrix s = random_stored(rng_, format, N, cols, G);
+    // Weight 0 at column 5 of rows 0..9, so that Inf there meets a zero weight.
+    for (int n = 0; n < 10; ++n) {
+      if (format == WeightFormat::kFp16) s.f16[size_t(n) * cols + 5] = 0;
+      if (format == WeightFormat::kInt8) s.i8[size_t(n) * cols + 5] = 0;
+      if (format == WeightFormat::kInt4) {
+        uint8_t& byte = s.i4[size_t(n) * cols / 2 + 2];  // k = 4 low nibble, k = 5 high nibble
+        byte = uint8_t((byte & 0x0f) | 0x80);
+      }
+    }
+    const QuantMatrix B = s.pack();
+    auto A = random_floats(rng_, size_t(M) * cols);
+    A[3] = std::numeric_limits<float>::quiet_NaN();
+    A[size_t(cols) + 5] = INFINITY;
+    A[size_t(2 * cols) + 5] = -INFINITY;
+    std::vector<float> want(size_t(M) * N), gemm(size_t(M) * N), gemv(size_t(M) * N);
+    s.ref_gemm(M, N, cols, A.data(), cols, want.data(), N, false);
+    K().gemm_quant(M, N, cols, A.data(), cols, B, gemm.data(), N, false, nullptr);
+    for (int m = 0; m < M; ++m)
+      K().gemm_quant(1, N, cols, A.data() + size_t(m) * cols, cols, B, gemv.data() + size_t(m) * N, N, false, nullptr);
+    int nan_count = 0, inf_count = 0;
+    for (size_t i = 0; i < want.size(); ++i) {
+      for (const auto* got : {&gemm, &gemv}) {
+        const float g = (*got)[i];
+        if (std::isnan(want[i]))
+          EXPECT_TRUE(std::isnan(g)) << format_name(format) << " at " << i << ": " << g;
+        else if (std::isinf(want[i]))
+          EXPECT_EQ(g, want[i]) << format_name(format) << " at " << i;
+        else
+          EXPECT_TRUE(std::isfinite(g)) << format_name(format) << " at " << i;
+      }
+      nan_count += std::isnan(want[i]);
+      inf_count += std::isinf(want[i]);
+    }
+    EXPECT_GT(inf_count, 20) << "the case must exercise Inf";  // rows 1, 2 away from the zero weights
+    EXPECT_GT(nan_count, N + 10) << "the case must exercise NaN";  // row 0, and Inf * 0
+  }
+}
+
+TEST_P(KernelTest, QuantGemmWithZeroKClearsOrKeeps) {
+  const std::vector<int8_t> q(6, 1);
+  const std::vector<uint16_t> sc(3, 0x3c00);
+  const QuantMatrix B = pack_int8_weights(q.data(), sc.data(), 3, 2);
+  std::vector<float> C(6, 3.0f);
+  K().gemm_quant(2, 3, 0, nullptr, 1, B, C.data(), 3, true, nullptr);
+  EXPECT_EQ(C, std::vector<float>(6, 3.0f));
+  K().gemm_quant(2, 3, 0, nullptr, 1, B, C.data(), 3, false, nullptr);
+  EXPECT_EQ(C, std::vector<float>(6, 0.0f));
+}
+
+TEST(KernelQuantMatrix, PacksTheStoredBytesAndChecksSizes) {
+  std::mt19937 rng(11);
+  const StoredMatrix s = random_stored(rng, WeightFormat::kInt4, 30, 64, 32);
+  QuantMatrix a = s.pack();
+  EXPECT_EQ(a.format(), WeightFormat::kInt4);
+  EXPECT_EQ(a.group_size(), 32);
+  // Two panels of 24 rows: 32 bytes of codes and 2 F16 scales per row.
+  EXPECT_EQ(a.bytes(), size_t(48) * (32 + 2 * 2));
+  // Panel layout: byte b of row n at panel n / 24, offset b * 24 + n % 24; padding rows hold zero point 8.
+  EXPECT_EQ(a.data()[5 * 24 + 7], s.i4[7 * 32 + 5]);
+  EXPECT_EQ(a.data()[32 * 24 + 3 * 24 + 4], s.i4[28 * 32 + 3]);
+  EXPECT_EQ(a.data()[32 * 24 + 3 * 24 + 6], 0x88);
+  EXPECT_EQ(a.group_scales()[24 + 7], s.scale[7 * 2 + 1]);
+  QuantMatrix b = std::move(a);
+  EXPECT_TRUE(a.empty());  // NOLINT(bugprone-use-after-move): the moved-from state is the contract
+  EXPECT_EQ(b.rows(), 30);
+
+  const std::vector<int8_t> q(10 * 7, 3);
+  const std::vector<uint16_t> sc(10, 0x3800);  // 0.5
+  const QuantMatrix c = pack_int8_weights(q.data(), sc.data(), 10, 7);
+  EXPECT_EQ(c.bytes(), size_t(24) * 7 + 24 * sizeof(float));
+  EXPECT_EQ(c.channel_scales()[9], 0.5f);
+  EXPECT_EQ(c.channel_scales()[10], 0.0f);
+  EXPECT_EQ(pack_fp16_weights(sc.data(), 2, 5).bytes(), size_t(24) * 5 * 2);
+
+  const std::vector<uint8_t> u(64);
+  EXPECT_THROW(pack_int4_weights(u.data(), sc.data(), 2, 12, 5), std::invalid_argument);   // odd G
+  EXPECT_THROW(pack_int4_weights(u.data(), sc.data(), 2, 12, 8), std::invalid_argument);   // K % G != 0
+  EXPECT_THROW(pack_int8_weights(u.data(), sc.data(), 0, 12), std::invalid_argument);
+}
+
+TEST(KernelReference, QuantGemmDecodesTheSpecLayout) {
+  // Row 0: int8 codes 1, -2 with scale 0.5. Row 1 of an int4 matrix: bytes 0x9F (k0 = 15 - 8 = 7,
+  // k1 = 9 - 8 = 1), 0x08 (k2 = 0, k3 = -8), one group of 4 with scale 2.
+  const int8_t q8[] = {1, -2};
+  const uint16_t s8[] = {0x3800};
+  const float a[] = {10.0f, 1.0f, 100.0f, 1000.0f};
+  float c = 0.0f;
+  ref::gemm_int8(1, 1, 2, a, 4, q8, 2, s8, &c, 1, false);
+  EXPECT_EQ(c, 0.5f * (10.0f - 2.0f));
+  const uint8_t q4[] = {0x88, 0x88, 0x9F, 0x08};
+  const uint16_t s4[] = {0x3c00, 0x4000};
+  float c2[2] = {0.0f, 1.0f};
+  ref::gemm_int4(1, 2, 4, a, 4, q4, 2, s4, 1, 4, c2, 1, false);
+  EXPECT_EQ(c2[1], 2.0f * (7 * 10.0f + 1 * 1.0f + 0 * 100.0f - 8 * 1000.0f));
+  EXPECT_EQ(c2[0], 0.0f);
+}
+
 std::string table_name(const ::testing::TestParamInfo<const KernelTable*>& info) { return info.param->name; }
 
 INSTANTIATE_TEST_SUITE_P(Isa, KernelTest, ::testing::ValuesIn(all_tables()), table_name);
@@ -556,6 +879,11 @@ TEST(KernelDispatch, PublicFunctionsUseTheActiveTable) {
   for (size_t i = 0; i < c.size(); ++i) EXPECT_NEAR(c[i], r[i], 1e-5);
   const PackedMatrix P = pack_weights(B.data(), 5, 20);
   gemm_packed(3, 5, 20, A.data(), 20, P, c.data(), 5, false, nullptr);
+  for (size_t i = 0; i < c.size(); ++i) EXPECT_NEAR(c[i], r[i], 1e-5);
+  std::vector<uint16_t> Bh(B.size());
+  ref::fp32_to_fp16(B.data(), Bh.data(), B.size());
+  ref::gemm_fp16(3, 5, 20, A.data(), 20, Bh.data(), 20, r.data(), 5, false);
+  gemm_quant(3, 5, 20, A.data(), 20, pack_fp16_weights(Bh.data(), 5, 20), c.data(), 5, false, nullptr);
   for (size_t i = 0; i < c.size(); ++i) EXPECT_NEAR(c[i], r[i], 1e-5);
   std::vector<float> x{1.0f, 2.0f, 3.0f}, y(3), w(3, 1.0f);
   rmsnorm(x.data(), w.data(), y.data(), 3, 0.0f);

@@ -221,10 +221,10 @@ TEST(LegalExtract, SampleRowsHoldExactlyTheDecodedTextBetweenTheirOffsets) {
   ASSERT_EQ(parsed.records.size(), rows.size() + 1);
   EXPECT_EQ(parsed.records[0].fields,
             (std::vector<std::string>{"document", "doc_sha256", "category", "cuad", "label", "label_zh", "start", "end",
-                                      "text", "confidence", "values", "kind", "method"}));
+                                      "text", "confidence", "values", "kind", "method", "path", "router_score"}));
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto& f = parsed.records[i + 1].fields;
-    ASSERT_EQ(f.size(), 13u);
+    ASSERT_EQ(f.size(), 15u);
     EXPECT_EQ(f[0], csv_guarded(str(rows[i], "document")));
     EXPECT_EQ(f[2], str(rows[i], "category"));
     EXPECT_EQ(std::stoul(f[6]), num(rows[i], "start"));
@@ -554,7 +554,22 @@ TEST(LegalExtractRows, ModelClausesEntitiesAndValuesBecomeRows) {
   std::vector<std::string> keys;
   for (const auto& [k, v] : line->object) keys.push_back(k);
   EXPECT_EQ(keys, (std::vector<std::string>{"document", "doc_sha256", "category", "cuad", "label", "label_zh", "start",
-                                            "end", "text", "confidence", "values", "kind", "method"}));
+                                            "end", "text", "confidence", "values", "kind", "method", "path",
+                                            "router_score"}));
+  EXPECT_TRUE(line->find("path")->is_null());  // a forced path: no route
+
+  // path: auto: model.encode's document-level `route` annotation becomes the path columns, not a row.
+  Document routed = model_document();
+  routed.annotations.push_back({"route", {0, 0}, 0.3127, {{"path", "standard"}, {"score", "0.3127"}, {"router", "r.yaml"}},
+                                "model.encode"});
+  auto rd = write_and_read(tmp / "routed.db", routed);
+  EXPECT_EQ(rd.rows.size(), d.rows.size());
+  EXPECT_EQ(rd.path, "standard");
+  EXPECT_EQ(rd.router_score, "0.3127");
+  auto routed_line = parse_json(legal_extract::row_json(rd, rd.rows[0]));
+  ASSERT_TRUE(routed_line);
+  EXPECT_EQ(str(*routed_line, "path"), "standard");
+  EXPECT_DOUBLE_EQ(routed_line->find("router_score")->number, 0.3127);
   EXPECT_TRUE(line->find("cuad")->is_null());
   EXPECT_EQ(str(*line, "doc_sha256"), "abc");
   EXPECT_EQ(line->find("values")->find("money")->array[0].find("currency")->string, "CNY");

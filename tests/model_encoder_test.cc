@@ -7,9 +7,12 @@
 
 #include <cmath>
 #include <cstring>
+#include <map>
+#include <set>
 
 #include "kernels/cpu/thread_pool.h"
 #include "model/encoder.h"
+#include "model/linear.h"
 #include "model/model_error.h"
 #include "model/random_model.h"
 #include "test_util.h"
@@ -169,6 +172,87 @@ TEST_F(ModelEncoder, MisalignedF32TensorsAreCopiedAndGiveTheSameResult) {
   auto b = copied.encode({&in, 1}, {}, nullptr);
   EXPECT_EQ(max_diff(a[0].hidden.data, b[0].hidden.data), 0.0);
   EXPECT_EQ(max_diff(a[0].heads.at("tags").data, b[0].heads.at("tags").data), 0.0);
+}
+
+// The same model with every FP16/INT8/INT4 matrix decoded to FP32 (decode_matrix_rows): what the
+// runtime computed before it kept quantized matrices in their stored precision.
+std::string decoded_twin(const model::ModelFile& file) {
+  model::SafetensorsWriter w;
+  for (const auto& [key, value] : file.metadata()) w.set_metadata(key, value);
+  std::map<std::string, const model::MatrixInfo*> weights;
+  std::set<std::string> scales;
+  for (const model::MatrixInfo& m : file.matrices()) {
+    weights[m.name + ".weight"] = &m;
+    if (m.scale) scales.insert(m.scale->name);
+  }
+  nlohmann::ordered_json precision = nlohmann::ordered_json::parse(file.metadata().at("precision"));
+  for (auto& [name, p] : precision.items()) p = "fp32";
+  w.set_metadata("precision", precision.dump());
+  for (const model::TensorEntry& e : file.header().tensors) {
+    if (scales.count(e.name)) continue;
+    auto it = weights.find(e.name);
+    if (it != weights.end() && it->second->precision != model::Precision::kFp32) {
+      const model::MatrixInfo& m = *it->second;
+      std::vector<float> v(static_cast<size_t>(m.rows * m.cols));
+      model::decode_matrix_rows(file, m, 0, m.rows, v.data());
+      w.add_f32(e.name, {m.rows, m.cols}, v);
+    } else {
+      w.add(e.name, e.dtype, e.shape, std::string_view(reinterpret_cast<const char*>(file.data(e)), e.bytes()));
+    }
+  }
+  return w.serialize();
+}
+
+// Quantized matrices are multiplied in their stored precision (kernels::gemm_quant); the result must
+// be what the decoded FP32 twin gives. The weights are the same floats, so the outputs differ only by
+// FP32 summation order (the GEMV, and gemm_packed's own path for N <= 16 columns): 1e-5 absolute, on
+// outputs of magnitude ~1, where using the wrong weights (or activation quantization) shows as ~1e-2.
+TEST_F(ModelEncoder, QuantizedModelsComputeWhatTheirDecodedFp32TwinComputes) {
+  struct Variant {
+    const char* name;
+    model::Precision precision;
+    int group;
+    std::map<std::string, model::Precision> overrides;
+  };
+  std::map<std::string, model::Precision> mixed;  // MODEL.md's DMPQ rules: Q, K FP16, FFN INT4, the rest INT8
+  for (int l = 0; l < 2; ++l) {
+    const std::string p = "layers." + std::to_string(l) + ".";
+    for (const char* m : {"global.q", "global.k", "local.q", "local.k"}) mixed[p + m] = model::Precision::kFp16;
+    mixed[p + "ffn.up"] = mixed[p + "ffn.down"] = model::Precision::kInt4;
+  }
+  const Variant variants[] = {{"int8", model::Precision::kInt8, 8, {}},
+                              {"int4_g8", model::Precision::kInt4, 8, {}},
+                              {"int4_g4", model::Precision::kInt4, 4, {}},
+                              {"fp16", model::Precision::kFp16, 8, {}},
+                              {"mixed", model::Precision::kInt8, 8, mixed}};
+  std::vector<std::vector<int32_t>> seqs = {ids_of(1, 1), ids_of(7, 2), ids_of(40, 3), ids_of(150, 4)};
+  std::vector<SequenceInput> batch;
+  for (auto& s : seqs) batch.push_back({s, {}});
+  kernels::ThreadPool pool(2);
+  for (const Variant& v : variants) {
+    SCOPED_TRACE(v.name);
+    model::RandomModelSpec spec;
+    spec.precision = v.precision;
+    spec.int4_group_size = v.group;
+    spec.overrides = v.overrides;
+    spec.seed = 5;
+    auto quantized =
+        write_and_open(dir_, std::string(v.name) + ".safetensors", model::make_random_model(spec).serialize());
+    auto decoded = write_and_open(dir_, std::string(v.name) + "-fp32.safetensors", decoded_twin(*quantized));
+    ASSERT_EQ(decoded->matrix("layers.0.ffn.up").precision, model::Precision::kFp32);
+    Encoder q(quantized), d(decoded);
+    for (const char* path : {"light", "standard", "heavy"}) {
+      EncodeRequest req;
+      req.path = q.path(path);
+      auto a = q.encode(batch, req, &pool), b = d.encode(batch, req, &pool);
+      for (size_t i = 0; i < seqs.size(); ++i) {
+        const double tol = 1e-5;
+        EXPECT_LE(max_diff(a[i].hidden.data, b[i].hidden.data), tol) << path << " sequence " << i;
+        for (const auto& [name, o] : b[i].heads)
+          EXPECT_LE(max_diff(a[i].heads.at(name).data, o.data), tol) << path << " sequence " << i << " head " << name;
+      }
+    }
+  }
 }
 
 TEST_F(ModelEncoder, TopKTextFormRoundTrips) {

@@ -1,8 +1,8 @@
 // Live parity with the PyTorch reference: model/training/make_parity_case.py writes a random model
 // and float64 reference outputs for a set of runs (paths, top-k specs, windows, padded batches,
-// long sequences); the C++ runtime must reproduce every output tensor. Two more cases check trained
-// files: the shipped backbone (data/models/backbone-small.safetensors) and a smoke-recipe model the
-// test trains, exports and loads itself (issue 4's CI smoke test: trainer -> export -> C++ runtime).
+// long sequences); the C++ runtime must reproduce every output tensor. More cases check trained
+// files: the shipped models (data/models/backbone-small.safetensors and medical-small.safetensors, whose
+// heads cover sequence classes and embeddings) and a smoke-recipe model the test trains, exports and loads itself (issue 4's CI smoke test: trainer -> export -> C++ runtime).
 //
 // Error of a tensor: max|got - ref| / max(max|ref|, 1e-6); the worst over all tensors of a case
 // must stay below 1e-4. The reference uses the weights the file actually holds (F16 ones widened),
@@ -210,7 +210,8 @@ INSTANTIATE_TEST_SUITE_P(
                       ParityConfig{"short_windows", 3, R"({"max_len": 24, "window_overlap": 5, "window": 3})", "fp32"},
                       ParityConfig{"fp16_stored", 4, "", "fp16"},
                       ParityConfig{"trained_smoke", 5, "", "fp32", "train:smoke"},
-                      ParityConfig{"shipped_backbone", 6, "", "fp32", "data/models/backbone-small.safetensors"}),
+                      ParityConfig{"shipped_backbone", 6, "", "fp32", "data/models/backbone-small.safetensors"},
+                      ParityConfig{"shipped_medical", 7, "", "fp32", "data/models/medical-small.safetensors"}),
     [](const ::testing::TestParamInfo<ParityConfig>& info) { return info.param.name; });
 
 }  // namespace

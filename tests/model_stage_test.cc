@@ -207,7 +207,7 @@ TEST(ModelStage, LoadTimeProblemsAreConfigurationErrorsNamingTheFileOrOption) {
       {"model: " + q(dir / "broken.safetensors"),
        {"stages[4].model.encode.model", "cannot load the model", (dir / "broken.safetensors").string(), "tensor '"}},
       {"model: " + q(dir / "missing.safetensors"), {"missing.safetensors", "cannot open"}},
-      {"model: " + q(m) + ", path: auto", {"stages[4].model.encode.path", "path: auto needs a router (not available for this model)"}},
+      {"model: " + q(m) + ", path: auto", {"stages[4].model.encode.path", "path: auto needs a router", "m.router.yaml"}},
       {"model: " + q(m) + ", path: turbo", {"has no path 'turbo'", "heavy, light, standard, or auto"}},
       {"model: " + q(m) + ", top_k: lots", {"stages[4].model.encode.top_k", "expected a top-k spec"}},
       {"model: " + q(m) + ", attn_heads: 9", {"stages[4].model.encode.path", "attn_heads is 9, expected 1..4"}},

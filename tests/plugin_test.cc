@@ -117,9 +117,10 @@ TEST(PluginHost, LoadsLegalAndMedicalByNameFromTheBuildFolder) {
                                       "legal.extract"}));
 
   const PluginInfo& medical = host.load("medical", {}, registry);
-  EXPECT_EQ(medical.stages, (std::vector<std::string>{"medical.redflags"}));
+  EXPECT_EQ(medical.stages, (std::vector<std::string>{"medical.redflags", "medical.answer", "medical.triage"}));
   EXPECT_EQ(registry.stage_names(), (std::vector<std::string>{"legal.amounts", "legal.clauses", "legal.completeness",
-                                                              "legal.extract", "legal.values", "medical.redflags"}));
+                                                              "legal.extract", "legal.values", "medical.answer", "medical.redflags",
+                                                              "medical.triage"}));
   ASSERT_EQ(host.loaded().size(), 2u);
   EXPECT_EQ(host.loaded()[0].name, "legal");
   EXPECT_EQ(host.loaded()[1].name, "medical");

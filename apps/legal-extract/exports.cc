@@ -1,6 +1,9 @@
 #include "exports.h"
 
+#include <cmath>
 #include <map>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "sinks/csv_format.h"
@@ -16,8 +19,19 @@ std::string number_text(double v) {
   return s;
 }
 
+bool parse_number(const std::string& text, double* out) {
+  try {
+    size_t used = 0;
+    *out = std::stod(text, &used);
+    return used == text.size() && std::isfinite(*out);
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 const char* const kCsvColumns[] = {"document", "doc_sha256", "category",   "cuad",   "label", "label_zh", "start",
-                                   "end",      "text",       "confidence", "values", "kind",  "method"};
+                                   "end",      "text",       "confidence", "values", "kind",  "method", "path",
+                                   "router_score"};
 
 }  // namespace
 
@@ -72,6 +86,18 @@ std::string row_json(const ExtractedDocument& doc, const Row& row) {
   write_values(w, row);
   w.key("kind").value(row.kind);
   w.key("method").value(row.method);
+  // The computation path the router chose for the document (path: auto), else null.
+  w.key("path");
+  if (doc.path.empty())
+    w.null();
+  else
+    w.value(doc.path);
+  w.key("router_score");
+  double score = 0;
+  if (!doc.router_score.empty() && parse_number(doc.router_score, &score))
+    w.value(score);
+  else
+    w.null();
   w.end_object();
   return w.take();
 }
@@ -113,7 +139,9 @@ void CsvExport::add(const ExtractedDocument& doc) {
                                   number_text(row.confidence),
                                   values_json(row),
                                   row.kind,
-                                  row.method};
+                                  row.method,
+                                  doc.path,
+                                  doc.router_score};
     bool first = true;
     for (const std::string& f : fields) {
       if (!first) records += ',';

@@ -217,6 +217,10 @@ void fill_rows(ExtractedDocument& d, std::vector<Stored>& anns, const RowFilter&
       row.category = "parties";
     } else {
       if (a.label == "completeness") d.completeness = a.attrs;
+      if (a.label == "route") {
+        d.path = a.attr("path");
+        d.router_score = a.attr("score");
+      }
       continue;
     }
     if (!a.text_begin || !a.text_end) {

@@ -10,7 +10,8 @@
 //     document has entity rows for parties (the model's, which then stand for them).
 // Value annotations (money, amount, date, duration, rate, party without kind=entity) carry
 // normalized fields; a row's `values` are the value annotations whose span lies inside the row's
-// span. The document-level `completeness` annotation is kept for the report.
+// span. The document-level `completeness` annotation is kept for the report, the `route` annotation
+// (model.encode with path: auto) as the rows' `path` and `router_score` columns.
 #pragma once
 
 #include <cstdint>
@@ -61,6 +62,9 @@ struct ExtractedDocument {
   size_t rows_filtered_out = 0;
   // The legal.completeness annotation's attributes (Art. 470 hints), when present.
   std::map<std::string, std::string> completeness;
+  // model.encode's `route` annotation (path: auto): the path the router chose and its score, as
+  // written; both empty when the pipeline forced a path.
+  std::string path, router_score;
   std::vector<std::string> notes;  // why a done document has no rows, or how its rows are limited
 };
 

@@ -11,6 +11,7 @@
 #include "cli/eval_command.h"
 #include "cli/model_command.h"
 #include "cli/progress.h"
+#include "cli/router_command.h"
 #include "core/engine.h"
 #include "core/pipeline_loader.h"
 #include "core/registry.h"
@@ -35,6 +36,9 @@ commands:
   model info FILE           validate a model file and describe it (config, paths, heads, precisions)
   eval legal --gold G --pred P
                             score extracted clauses against gold spans (CUAD metrics)
+  router train --model M --data D
+                            train the adaptive-path router (path: auto) for a model
+  router info ROUTER        describe a router file
 
 exit codes: 0 all documents done, 1 some documents failed, 2 usage or configuration error,
             3 fatal runtime error, 130 interrupted
@@ -452,22 +456,35 @@ int cmd_run(const Args& a) {
   return result.summary.failed > 0 ? kExitSomeFailed : kExitOk;
 }
 
+// The main help with the extra commands listed after the built-in ones.
+std::string main_help(const std::vector<ExtraCommand>& extra) {
+  std::string help = kMainHelp;
+  std::string lines;
+  for (const ExtraCommand& c : extra) lines += c.help + (c.help.empty() || c.help.back() == '\n' ? "" : "\n");
+  const size_t at = help.find("\nexit codes:");
+  if (at != std::string::npos) help.insert(at, lines);
+  return help;
+}
+
 }  // namespace
 
-int run_cli(int argc, char** argv) {
+int run_cli(int argc, char** argv, const std::vector<ExtraCommand>& extra) {
   try {
     if (argc < 2) {
-      std::cerr << kMainHelp;
+      std::cerr << main_help(extra);
       return kExitUsage;
     }
     std::string cmd = argv[1];
-    if (cmd == "-h" || cmd == "--help" || cmd == "help") return std::cout << kMainHelp, kExitOk;
+    if (cmd == "-h" || cmd == "--help" || cmd == "help") return std::cout << main_help(extra), kExitOk;
+    for (const ExtraCommand& c : extra)
+      if (cmd == c.name) return c.run(std::vector<std::string>(argv + 2, argv + argc));
     if (cmd == "--version" || cmd == "version") {
       std::cout << "deepseek " << DS_VERSION << "\n";
       return kExitOk;
     }
     // eval has options of its own, so it parses its arguments itself.
     if (cmd == "eval") return run_eval_command(std::vector<std::string>(argv + 2, argv + argc));
+    if (cmd == "router") return run_router_command(std::vector<std::string>(argv + 2, argv + argc));
     Args a = parse_args(argc, argv, 2);
     if (cmd == "run") return cmd_run(a);
     if (cmd == "validate") return cmd_validate(a);

@@ -1,6 +1,9 @@
 #include "model/encode_stage.h"
 
 #include <algorithm>
+#include <array>
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -10,8 +13,11 @@
 #include "core/hash.h"
 #include "core/registry.h"
 #include "kernels/cpu/thread_pool.h"
+#include "model/complexity_features.h"
 #include "model/encoder.h"
 #include "model/model_error.h"
+#include "model/router.h"
+#include "tokenize/tokenizer.h"
 
 namespace ds {
 
@@ -55,10 +61,26 @@ std::optional<std::vector<int>> parse_layer_list(const std::string& text, std::s
   return out;
 }
 
+// Unigram tables are shared like encoders: one per tokenizer file.
+std::shared_ptr<const model::UnigramTable> shared_unigram_table(const std::string& tokenizer_path) {
+  static std::mutex mu;
+  static std::map<std::string, std::weak_ptr<const model::UnigramTable>> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  if (auto t = cache[tokenizer_path].lock()) return t;
+  auto t = std::make_shared<const model::UnigramTable>(Tokenizer(tokenizer_path).unigram_log_probs());
+  cache[tokenizer_path] = t;
+  return t;
+}
+
 // Everything the stage takes from its options, resolved against the model. Throws
 // std::invalid_argument with "<option>: <problem>" for the first option that does not fit.
 struct EncodeSettings {
-  model::EncodeRequest request;
+  model::EncodeRequest request;  // a forced path
+  // path: auto: the router, its feature table, thresholds, and one request per routed path.
+  std::shared_ptr<const model::Router> router;
+  std::shared_ptr<const model::UnigramTable> unigram;
+  model::RouterThresholds thresholds;
+  std::array<model::EncodeRequest, 3> routed;
   int threads = 1;
   int64_t max_tokens_per_batch = 8192;
 };
@@ -67,42 +89,6 @@ struct OptionProblem : std::invalid_argument {
   OptionProblem(std::string opt, const std::string& msg) : std::invalid_argument(msg), option(std::move(opt)) {}
   std::string option;
 };
-
-EncodeSettings resolve_settings(const Options& o, const model::ModelFile& file) {
-  EncodeSettings s;
-  std::string name = o.get_string("path");
-  if (name == "auto")
-    throw OptionProblem("path", "path: auto needs a router (not available for this model)");
-  if (name.empty()) name = file.config().default_path;
-  if (!file.paths().count(name)) {
-    std::string known;
-    for (const auto& [n, _] : file.paths()) known += (known.empty() ? "" : ", ") + n;
-    throw OptionProblem("path", "model " + file.path() + " has no path '" + name + "' (it has: " + known + ", or auto)");
-  }
-  model::PathSpec path = file.paths().at(name);
-  if (double r = o.get_float("ffn_ratio"); r > 0) path.ffn_ratio = r;
-  if (int64_t h = o.get_int("attn_heads"); h > 0) path.attn_heads = static_cast<int>(h);
-  std::string error;
-  if (auto skip = parse_layer_list(o.get_string("skip_ffn_layers"), &error)) {
-    if (!error.empty()) throw OptionProblem("skip_ffn_layers", error);
-    path.skip_ffn_layers = *skip;
-  }
-  if (std::string why = model::check_path(path, file.config()); !why.empty())
-    throw OptionProblem("path", "path '" + name + "' with the YAML overrides does not fit model " + file.path() + ": " + why);
-  s.request.path = path;
-  if (const std::string& t = o.get_string("top_k"); !t.empty()) {
-    s.request.top_k = model::parse_top_k_text(t, &error);
-    if (!s.request.top_k) throw OptionProblem("top_k", error);
-  }
-  if (int64_t w = o.get_int("window"); w >= 0) s.request.window = static_cast<int>(w);
-  s.threads = static_cast<int>(o.get_int("threads"));
-  if (s.threads == 0) s.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  s.max_tokens_per_batch = o.get_int("max_tokens_per_batch");
-  for (const model::HeadDef& h : file.heads())
-    if (h.name == "hidden")
-      throw OptionProblem("model", "model " + file.path() + " has a head named 'hidden', which clashes with the hidden-state output");
-  return s;
-}
 
 // sha256 of the file, or "" if it cannot be read (the tokenize stage reports that itself).
 std::string file_hash(const std::string& path) {
@@ -113,10 +99,112 @@ std::string file_hash(const std::string& path) {
   return sha256_tagged(ss.str());
 }
 
+// path: auto: loads the router and everything its features need into `s`.
+void resolve_router(const Options& o, const model::ModelFile& file, EncodeSettings& s) {
+  if (o.get_float("ffn_ratio") > 0 || o.get_int("attn_heads") > 0 || !o.get_string("skip_ffn_layers").empty())
+    throw OptionProblem("path", "path: auto picks one of the model's paths per document; ffn_ratio, attn_heads and "
+                                "skip_ffn_layers change one path and cannot be combined with it");
+  std::string router_file = o.get_string("router");
+  if (router_file.empty()) {
+    router_file = default_router_file(file.path());
+    if (!std::filesystem::exists(router_file))
+      throw OptionProblem("path", "path: auto needs a router: set the option `router` to a router file, or train one "
+                                  "for this model with `deepseek router train --model " + file.path() +
+                                  " --data FILE` (it writes " + router_file + ", which is then used by default)");
+  }
+  if (std::filesystem::path(router_file).extension() == ".json")  // the trees file: take its sidecar
+    router_file = std::filesystem::path(router_file).replace_extension(".yaml").string();
+  try {
+    s.router = model::Router::load(router_file);
+    s.router->check_model(model_file_sha256(file.path()), file.path());
+  } catch (const model::ModelError& e) {
+    throw OptionProblem("router", std::string("cannot use the router: ") + e.what());
+  } catch (const std::runtime_error& e) {
+    throw OptionProblem("router", std::string("cannot use the router: ") + e.what());
+  }
+  const model::RouterInfo& info = s.router->info();
+  for (size_t i = 0; i < 3; ++i) {
+    auto it = file.paths().find(info.paths[i]);
+    if (it == file.paths().end())
+      throw OptionProblem("router", "router " + router_file + " routes to path '" + info.paths[i] + "', which model " +
+                                        file.path() + " does not define");
+    s.routed[i].path = it->second;
+  }
+  s.thresholds = info.thresholds;
+  if (double v = o.get_float("low"); v >= 0) s.thresholds.low = v;
+  if (double v = o.get_float("medium"); v >= 0) s.thresholds.medium = v;
+  if (s.thresholds.low > s.thresholds.medium)
+    throw OptionProblem(o.get_float("low") >= 0 ? "low" : "medium",
+                        "the router's threshold low must not be greater than medium (low " + std::to_string(s.thresholds.low) +
+                            ", medium " + std::to_string(s.thresholds.medium) + ")");
+
+  std::string tok = o.get_string("tokenizer");
+  if (tok.empty()) {
+    tok = (std::filesystem::path(file.path()).parent_path() / "tokenizer.model").string();
+    if (!std::filesystem::exists(tok))
+      throw OptionProblem("tokenizer", "path: auto computes the router's features with the tokenizer's unigram model: "
+                                       "set the option `tokenizer` (there is no tokenizer.model next to " + file.path() + ")");
+  }
+  const std::string hash = file_hash(tok);
+  if (hash.empty()) throw OptionProblem("tokenizer", "cannot read " + tok);
+  if (hash != file.tokenizer())
+    throw OptionProblem("tokenizer", "model " + file.path() + " was trained with tokenizer " + file.tokenizer() + ", but " +
+                                         tok + " is " + hash);
+  try {
+    s.unigram = shared_unigram_table(tok);
+  } catch (const std::runtime_error& e) {
+    throw OptionProblem("tokenizer", e.what());
+  }
+}
+
+EncodeSettings resolve_settings(const Options& o, const model::ModelFile& file) {
+  EncodeSettings s;
+  std::string name = o.get_string("path");
+  std::optional<model::TopKSpec> top_k;
+  std::optional<int> window;
+  std::string error;
+  if (const std::string& t = o.get_string("top_k"); !t.empty()) {
+    top_k = model::parse_top_k_text(t, &error);
+    if (!top_k) throw OptionProblem("top_k", error);
+  }
+  if (int64_t w = o.get_int("window"); w >= 0) window = static_cast<int>(w);
+  if (name == "auto") {
+    resolve_router(o, file, s);
+    for (model::EncodeRequest& r : s.routed) {
+      r.top_k = top_k;
+      r.window = window;
+    }
+  } else {
+    if (name.empty()) name = file.config().default_path;
+    if (!file.paths().count(name)) {
+      std::string known;
+      for (const auto& [n, _] : file.paths()) known += (known.empty() ? "" : ", ") + n;
+      throw OptionProblem("path", "model " + file.path() + " has no path '" + name + "' (it has: " + known + ", or auto)");
+    }
+    model::PathSpec path = file.paths().at(name);
+    if (double r = o.get_float("ffn_ratio"); r > 0) path.ffn_ratio = r;
+    if (int64_t h = o.get_int("attn_heads"); h > 0) path.attn_heads = static_cast<int>(h);
+    if (auto skip = parse_layer_list(o.get_string("skip_ffn_layers"), &error)) {
+      if (!error.empty()) throw OptionProblem("skip_ffn_layers", error);
+      path.skip_ffn_layers = *skip;
+    }
+    if (std::string why = model::check_path(path, file.config()); !why.empty())
+      throw OptionProblem("path", "path '" + name + "' with the YAML overrides does not fit model " + file.path() + ": " + why);
+    s.request.path = path;
+    s.request.top_k = top_k;
+    s.request.window = window;
+  }
+  s.threads = static_cast<int>(o.get_int("threads"));
+  if (s.threads == 0) s.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  s.max_tokens_per_batch = o.get_int("max_tokens_per_batch");
+  for (const model::HeadDef& h : file.heads())
+    if (h.name == "hidden")
+      throw OptionProblem("model", "model " + file.path() + " has a head named 'hidden', which clashes with the hidden-state output");
+  return s;
+}
+
 std::vector<StageProblem> check_options(const Options& o, const std::vector<EarlierStage>& earlier) {
   const std::string& model_path = o.get_string("model");
-  if (o.get_string("path") == "auto")  // known before the file is even opened
-    return {{"path", "path: auto needs a router (not available for this model)"}};
   // Validating the file is cheap (the header only); the weights are prepared when the stage starts.
   std::shared_ptr<const model::ModelFile> file;
   try {
@@ -153,28 +241,38 @@ class EncodeStage : public Stage {
 
   void process(Document& doc) override {
     Document* one = &doc;
-    run_batch({&one, 1}, kStage, true);
+    const int route = settings_.router ? choose_path(doc, kStage) : -1;
+    run_batch({&one, 1}, kStage, true, request(route));
   }
 
   void process_batch(std::span<Document* const> docs, const std::string& stage_name) override {
-    // Cut the batch by real token count (no padding is ever computed, so that is the cost).
-    std::vector<Document*> group;
-    int64_t tokens = 0;
+    // With path: auto, documents are grouped by the path the router picks (one encoder call runs
+    // one path); within a group, batches are cut by real token count (no padding is ever
+    // computed, so that is the cost).
+    std::array<std::vector<Document*>, 3> by_path;
     for (Document* d : docs) {
       if (std::string why = check(*d); !why.empty()) {
         d->fail(stage_name, "[" + stage_name + "] " + why);
         continue;
       }
-      const int64_t t = static_cast<int64_t>(d->tokens.size());
-      if (!group.empty() && tokens + t > settings_.max_tokens_per_batch) {
-        run_batch(group, stage_name, false);
-        group.clear();
-        tokens = 0;
-      }
-      group.push_back(d);
-      tokens += t;
+      by_path[settings_.router ? static_cast<size_t>(choose_path(*d, stage_name)) : 0].push_back(d);
     }
-    if (!group.empty()) run_batch(group, stage_name, false);
+    for (size_t p = 0; p < by_path.size(); ++p) {
+      const model::EncodeRequest& req = request(settings_.router ? static_cast<int>(p) : -1);
+      std::vector<Document*> group;
+      int64_t tokens = 0;
+      for (Document* d : by_path[p]) {
+        const int64_t t = static_cast<int64_t>(d->tokens.size());
+        if (!group.empty() && tokens + t > settings_.max_tokens_per_batch) {
+          run_batch(group, stage_name, false, req);
+          group.clear();
+          tokens = 0;
+        }
+        group.push_back(d);
+        tokens += t;
+      }
+      if (!group.empty()) run_batch(group, stage_name, false, req);
+    }
   }
 
  private:
@@ -185,9 +283,39 @@ class EncodeStage : public Stage {
     return encoder_->check_input({ids, {}});
   }
 
+  // route -1: the forced path; else the routed path's request.
+  const model::EncodeRequest& request(int route) const {
+    return route < 0 ? settings_.request : settings_.routed[static_cast<size_t>(route)];
+  }
+
+  // path: auto: the router's choice for `doc` (0 cheapest .. 2 heaviest), recorded on the document
+  // as a `route` annotation (empty span at 0: it is about the whole document; SPEC.md section 7),
+  // which every sink writes.
+  int choose_path(Document& doc, const std::string& stage_name) const {
+    std::vector<int32_t> ids;
+    ids.reserve(doc.tokens.size());
+    for (const Token& t : doc.tokens) ids.push_back(t.id);
+    const model::ComplexityFeatures f = model::complexity_features(doc.normalized, ids, *settings_.unigram);
+    const double score = settings_.router->score(f);
+    const int route = model::Router::choose(score, settings_.thresholds);
+    char score_text[32];
+    std::snprintf(score_text, sizeof score_text, "%.4f", score);
+    Annotation a;
+    a.label = "route";
+    a.span = {0, 0};  // a document-level fact: an empty span, so sinks do not copy the text
+    a.score = score;
+    a.attributes = {{"path", settings_.router->info().paths[static_cast<size_t>(route)]},
+                    {"score", score_text},
+                    {"router", std::filesystem::path(settings_.router->info().file).filename().string()}};
+    a.stage = stage_name;
+    doc.annotations.push_back(std::move(a));
+    return route;
+  }
+
   // Runs one group. With `rethrow` (single-document process()) errors propagate; otherwise they
   // fail the group's documents and the batch goes on.
-  void run_batch(std::span<Document* const> docs, const std::string& stage_name, bool rethrow) {
+  void run_batch(std::span<Document* const> docs, const std::string& stage_name, bool rethrow,
+                 const model::EncodeRequest& req) {
     std::vector<std::vector<int32_t>> ids(docs.size());
     std::vector<std::vector<model::TokenRange>> spans(docs.size());
     std::vector<model::SequenceInput> inputs(docs.size());
@@ -198,7 +326,7 @@ class EncodeStage : public Stage {
     }
     std::vector<model::SequenceOutput> out;
     try {
-      out = encoder_->encode(inputs, settings_.request, pool_.get());
+      out = encoder_->encode(inputs, req, pool_.get());
     } catch (const std::exception& e) {
       if (rethrow) throw;
       for (Document* d : docs) d->fail(stage_name, "[" + stage_name + "] " + e.what());
@@ -244,14 +372,43 @@ std::vector<model::TokenRange> segment_token_ranges(const std::vector<Segment>& 
   return out;
 }
 
+std::string default_router_file(const std::string& model_path) {
+  std::filesystem::path p(model_path);
+  return (p.parent_path() / (p.stem().string() + ".router.yaml")).string();
+}
+
+std::string model_file_sha256(const std::string& model_path) {
+  // Hashing a model file takes a while; the same file (path, size, modification time) is hashed once.
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(model_path, ec);
+  const auto mtime = std::filesystem::last_write_time(model_path, ec).time_since_epoch().count();
+  const std::string key = model_path + "\n" + std::to_string(size) + "\n" + std::to_string(mtime);
+  static std::mutex mu;
+  static std::map<std::string, std::string> cache;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+  }
+  std::string hash = sha256_file_tagged(model_path);
+  std::lock_guard<std::mutex> lock(mu);
+  cache[key] = hash;
+  return hash;
+}
+
 void register_model_stage(Registry& registry) {
   StageSpec spec;
   spec.name = kStage;
   spec.doc = "Deepseek encoder over the tokens; adds outputs 'hidden' [T, D] and one tensor per model head";
   spec.options = {
       opt_path("model", std::nullopt, "model file (.safetensors); see `deepseek model info`"),
-      opt_string("path", "", "computation path: a path the model defines (light, standard, heavy, ...) or auto; "
-                             "empty: the model's default"),
+      opt_string("path", "", "computation path: a path the model defines (light, standard, heavy, ...) or auto "
+                             "(the router picks one per document); empty: the model's default"),
+      opt_path("router", "", "path: auto: the router file (<model>.router.yaml, from `deepseek router train`); "
+                             "empty: the one next to the model"),
+      opt_path("tokenizer", "", "path: auto: the SentencePiece model whose unigram probabilities the router's "
+                                "features read; empty: tokenizer.model next to the model"),
+      opt_float("low", -1.0, "path: auto: router score below which the cheapest path runs (-1: the router's)", -1.0, 1e9),
+      opt_float("medium", -1.0, "path: auto: router score from which the heaviest path runs (-1: the router's)", -1.0, 1e9),
       opt_float("ffn_ratio", 0.0, "override the path's FFN ratio (0: keep the path's)", 0.0, 100.0),
       opt_int("attn_heads", 0, "override the path's global attention heads (0: keep the path's)", 0, 65536),
       opt_string("skip_ffn_layers", "", "override the path's skipped FFN layers: e.g. '0,2', or 'none' (empty: keep)"),
@@ -261,7 +418,7 @@ void register_model_stage(Registry& registry) {
       opt_int("max_tokens_per_batch", 8192, "documents are batched up to this many tokens", 1, 1e9),
   };
   spec.reads = {Field::kTokens};
-  spec.adds = {Field::kOutputs};
+  spec.adds = {Field::kOutputs, Field::kAnnotations};  // annotations: `route`, with path: auto
   auto factory = [](const Options& o, const StageContext&) -> std::unique_ptr<Stage> {
     auto enc = shared_encoder(o.get_string("model"));
     EncodeSettings settings;

@@ -2,6 +2,7 @@
 
 #include <sentencepiece_processor.h>
 
+#include <limits>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -19,6 +20,15 @@ Tokenizer::~Tokenizer() = default;
 
 int Tokenizer::vocab_size() const { return sp_->GetPieceSize(); }
 std::string Tokenizer::piece(int id) const { return sp_->IdToPiece(id); }
+
+std::vector<float> Tokenizer::unigram_log_probs() const {
+  std::vector<float> out(static_cast<size_t>(sp_->GetPieceSize()));
+  for (int id = 0; id < sp_->GetPieceSize(); ++id) {
+    const bool special = sp_->IsControl(id) || sp_->IsUnknown(id) || sp_->IsUnused(id) || sp_->IsByte(id);
+    out[static_cast<size_t>(id)] = special ? std::numeric_limits<float>::quiet_NaN() : sp_->GetScore(id);
+  }
+  return out;
+}
 
 void Tokenizer::encode(std::string_view text, size_t base, std::vector<Token>& out) const {
   // SentencePiece drops input longer than its internal limits poorly and scales with line length,

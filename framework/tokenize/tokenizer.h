@@ -28,6 +28,11 @@ class Tokenizer {
   int vocab_size() const;
   std::string piece(int id) const;
 
+  // The unigram model's natural-log probability of every piece id (the SentencePiece piece
+  // scores), NaN for pieces without one (control symbols, <unk>, unused and byte-fallback pieces).
+  // The router's complexity features read it (model/complexity_features.h, UnigramTable).
+  std::vector<float> unigram_log_probs() const;
+
  private:
   std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;
 };

@@ -32,6 +32,10 @@ void gemm_packed(int M, int N, int K, const float* A, int lda, const PackedMatri
                  bool accumulate, ThreadPool* pool) {
   active_kernels().gemm_packed(M, N, K, A, lda, B, C, ldc, accumulate, pool);
 }
+void gemm_quant(int M, int N, int K, const float* A, int lda, const QuantMatrix& B, float* C, int ldc,
+                bool accumulate, ThreadPool* pool) {
+  active_kernels().gemm_quant(M, N, K, A, lda, B, C, ldc, accumulate, pool);
+}
 void rmsnorm(const float* x, const float* w, float* y, int n, float eps) { active_kernels().rmsnorm(x, w, y, n, eps); }
 void softmax(float* x, int n) { active_kernels().softmax(x, n); }
 void gelu(float* x, size_t n) { active_kernels().gelu(x, n); }

@@ -408,6 +408,12 @@ void gemm_row_blocks(int M, int N, int K, const float* A, int lda, const float* 
 
 }  // namespace
 
+void panel_tiles(int M, int kc, const float* A, size_t lda, const float* panel, float* C, size_t ldc, int nv,
+                 bool add) {
+  for (int m = 0; m < M; m += kMr)
+    micro_kernel_rows(imin(kMr, M - m), kc, A + size_t(m) * lda, lda, panel, C + size_t(m) * ldc, ldc, nv, add);
+}
+
 void gemm_nt(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C, int ldc,
              bool accumulate, ThreadPool* pool) {
   gemm_row_blocks(M, N, K, A, lda, B, ldb, nullptr, 0, C, ldc, accumulate, pool);

@@ -12,6 +12,8 @@ struct KernelTable {
                   bool accumulate, ThreadPool* pool);
   void (*gemm_packed)(int M, int N, int K, const float* A, int lda, const PackedMatrix& B, float* C, int ldc,
                       bool accumulate, ThreadPool* pool);
+  void (*gemm_quant)(int M, int N, int K, const float* A, int lda, const QuantMatrix& B, float* C, int ldc,
+                     bool accumulate, ThreadPool* pool);
   void (*rmsnorm)(const float* x, const float* w, float* y, int n, float eps);
   void (*softmax)(float* x, int n);
   void (*gelu)(float* x, size_t n);

@@ -8,7 +8,8 @@ usage (from the repository root, after medical_data.py):
 Triage on the hand-labelled dev split (data/medical/triage/questions.jsonl, split dev; runs/medical-data/
 dev_questions.jsonl holds them with the C++ pipeline's token ids), three policies:
   model         argmax of the triage head
-  model+thr     emergency when P(emergency) >= the threshold, else argmax (medical.triage's default)
+  model+thr     emergency when P(emergency) >= 0.35, else at least urgent when P(emergency) + P(urgent) >= 0.5,
+                else argmax (medical.triage's defaults)
   runtime       model+thr, then raised by the red-flag rules (rules only raise; medical.triage)
 and the rules + lexicon weak labeller alone (check_rules.weak_label) as the baseline.
 Reported: accuracy, under-triage rate (predicted less urgent than the label), emergency recall and
@@ -69,7 +70,17 @@ def triage_scores(pred, gold):
             "emergencies_missed": len(missed)}, missed
 
 
-def eval_triage(model, questions, matcher, lexicon, threshold):
+def lean_up(p, level, emergency_threshold, urgent_threshold):
+    """medical.triage's model level: emergency at P(emergency) >= its threshold, else at least urgent when
+    P(emergency) + P(urgent) >= the urgent threshold (plugins/medical/README.md)."""
+    if p[0] >= emergency_threshold:
+        return "emergency"
+    if p[0] + p[1] >= urgent_threshold and RANK[level] > RANK["urgent"]:
+        return "urgent"
+    return level
+
+
+def eval_triage(model, questions, matcher, lexicon, threshold, urgent_threshold):
     gold = [q["triage"] for q in questions]
     gold_dept = [q["department"] for q in questions]
     fired = [matcher.analyse(q["text"]) for q in questions]
@@ -80,7 +91,7 @@ def eval_triage(model, questions, matcher, lexicon, threshold):
         out = run_heads(model, [q["ids"] for q in questions], path, ["triage", "department"])
         probs = torch.softmax(out["triage"], -1)
         arg = [LEVELS[i] for i in probs.argmax(-1).tolist()]
-        thr = ["emergency" if p[0] >= threshold else a for p, a in zip(probs.tolist(), arg)]
+        thr = [lean_up(p, a, threshold, urgent_threshold) for p, a in zip(probs.tolist(), arg)]
         runtime = [LEVELS[min(RANK[t], r)] if r is not None else t for t, r in zip(thr, rule_level)]
         dept = [dept_labels[i] for i in out["department"].argmax(-1).tolist()]
         dept_rt = ["emergency" if lv == "emergency" else d for lv, d in zip(runtime, dept)]
@@ -182,6 +193,7 @@ def main(argv=None):
     ap.add_argument("--model", required=True)
     ap.add_argument("--data", default=os.path.join(REPO, "runs", "medical-data"))
     ap.add_argument("--emergency-threshold", type=float, default=0.35)
+    ap.add_argument("--urgent-threshold", type=float, default=0.5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", help="also write the report here")
     ap.add_argument("--markdown", action="store_true", help="print tables for the model card")
@@ -196,8 +208,10 @@ def main(argv=None):
         departments = [l.split("\t")[0] for l in f.read().splitlines()[1:] if l.strip()]
     matcher = check_rules.Matcher(check_rules.load_rules())
     _, lexicon = check_rules.validate_lexicon(departments)
-    triage, base, missed = eval_triage(model, questions, matcher, lexicon, args.emergency_threshold)
+    triage, base, missed = eval_triage(model, questions, matcher, lexicon, args.emergency_threshold,
+                                       args.urgent_threshold)
     report = {"model": os.path.basename(args.model), "emergency_threshold": args.emergency_threshold,
+              "urgent_threshold": args.urgent_threshold,
               "dev_questions": len(questions), "triage": triage, "baseline_rules_lexicon": base,
               "emergencies_missed_runtime": missed,
               "retrieval": eval_retrieval(model, read_jsonl(os.path.join(args.data, "retrieval_dev.jsonl")))}

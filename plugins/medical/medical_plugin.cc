@@ -1,10 +1,13 @@
 // The medical plug-in: red-flag rules over patient text (keyword baseline, zh/en), loaded from a
-// YAML rule file (data/medical/red_flags.yaml by default).
+// YAML rule file (data/medical/red_flags.yaml by default); medical.triage (triage_stage.h) and
+// medical.answer (answer_stage.h) are registered below.
 #include <filesystem>
 #include <memory>
 
+#include "answer_stage.h"
 #include "ds/plugin.h"
 #include "red_flag_rules.h"
+#include "triage_stage.h"
 
 namespace ds::medical {
 
@@ -69,5 +72,7 @@ class RedFlagsStage {
 
 }  // namespace ds::medical
 
-DS_PLUGIN(ds::sdk::Plugin("medical", "0.2.0", "Apache-2.0", "red flags in patient text (keyword rules from YAML, zh/en)")
-              .stage<ds::medical::RedFlagsStage>())
+DS_PLUGIN(ds::sdk::Plugin("medical", "0.2.0", "Apache-2.0", "red flags (keyword rules from YAML), triage level and department, knowledge-base answers for patient questions (zh/en)")
+              .stage<ds::medical::RedFlagsStage>()
+              .stage<ds::medical::AnswerStage>()
+              .stage<ds::medical::TriageStage>())
