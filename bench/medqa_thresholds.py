@@ -14,7 +14,7 @@ For each (e, u) it prints level accuracy, under-triage (final below the label), 
 
   /usr/bin/python3 bench/medqa_thresholds.py [--model FILE] [--kb FILE] [--split dev|train|all]
 
-Without --kb a knowledge base is built for the model into a temporary folder (medqa.yaml needs one).
+Without --kb a knowledge base is built for the model into a temporary folder (medical_qa.yaml needs one).
 """
 import argparse
 import json

@@ -51,7 +51,7 @@ options:
   --length-router FILE  the token-count baseline router (<model>.length-router.yaml); optional
   --also NAME=FILE      one more router to run as mode NAME (repeatable), e.g. another trade-off
   --tokenizer FILE      default data/models/tokenizer.model
-  --pipeline FILE       default bench/router_triage.yaml (the triage stages of pipelines/medqa.yaml)
+  --pipeline FILE       default bench/router_triage.yaml (the triage stages of pipelines/medical_qa.yaml)
   --questions FILE      default data/medical/triage/questions.jsonl
   --split NAME          default dev
   --rounds N            timing rounds per question and mode (median taken), default 5

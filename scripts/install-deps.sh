@@ -11,7 +11,7 @@ packages=(
   libgtest-dev googletest
   nlohmann-json3-dev libopenblas-dev libopenblas0-openmp
   libpoppler-cpp-dev poppler-data libzip-dev libxml2-dev zlib1g-dev
-  libxgboost-dev
+  libxgboost-dev libedit-dev
   python3-torch python3-numpy python3-yaml
 )
 # python3-torch is Debian's CPU PyTorch: the reference model and trainer run on it with /usr/bin/python3
@@ -19,6 +19,7 @@ packages=(
 # The .pdf reader uses libpoppler-cpp-dev; poppler-data holds the CJK CMaps that Chinese PDFs with
 # non-embedded fonts need to map glyphs to text. The .docx reader uses libzip-dev and libxml2-dev.
 # libxgboost-dev (XGBoost 1.7 C API) trains the adaptive-path router (`deepseek router train`).
+# libedit-dev (BSD editline) gives the medqa prompt line editing and history; chosen over GNU readline for its licence.
 
 missing=()
 for p in "${packages[@]}"; do

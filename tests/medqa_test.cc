@@ -3,8 +3,14 @@
 // number and the emergency department), and the binary end to end (piped questions in both
 // languages with bad lines among them, arguments, commands, usage errors).
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <pty.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <csignal>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -14,7 +20,9 @@
 #include <vector>
 
 #include "answer.h"
+#include "batch.h"
 #include "cli_options.h"
+#include "line_editor.h"
 #include "medical_model.h"
 #include "question.h"
 #include "session.h"
@@ -38,7 +46,7 @@ std::string q(const fs::path& p) {
   return s + "'";
 }
 fs::path medqa_binary() { return binary_dir() / "bin" / "medqa"; }
-fs::path pipeline_file() { return source_dir() / "pipelines" / "medqa.yaml"; }
+fs::path pipeline_file() { return source_dir() / "pipelines" / "medical_qa.yaml"; }
 
 // A knowledge base built from data/kb/entries with the test model (the bundled one is a build
 // output and may be missing or built with another model), once per test process.
@@ -410,6 +418,301 @@ TEST(MedqaApp, UsageErrorsExitTwoAndAMissingKnowledgeBaseOne) {
   CommandResult no_kb = run_command(q(medqa_binary()) + " --model " + q(medical_model()) + " --kb /nonexistent/kb.sqlite x");
   EXPECT_EQ(no_kb.exit_code, 1) << no_kb.err;
   EXPECT_NE(no_kb.err.find("deepseek kb build"), std::string::npos) << no_kb.err;
+}
+
+// ---- follow-ups, batch input, history (no model) ----
+
+TEST(MedqaInput, FollowUpsAreShortLinesThatReferBack) {
+  for (const char* yes : {"it started 2 hours ago", "It's getting worse", "and now I feel dizzy", "for 3 days",
+                          "since yesterday morning", "getting worse", "它从昨天开始的", "现在更严重了", "两天了",
+                          "还有点发烧", "这两天一直这样"})
+    EXPECT_TRUE(medqa::looks_like_follow_up(yes)) << yes;
+  for (const char* no : {"headache for 3 days", "chest pain and I can't breathe", "我头痛三天了", "sore throat",
+                         "my 2-year-old has had a fever of 39.5 for two days", ""})
+    EXPECT_FALSE(medqa::looks_like_follow_up(no)) << no;
+}
+
+TEST(MedqaInput, BatchLinesArePlainOrJsonlPerLine) {
+  EXPECT_FALSE(medqa::parse_batch_line("", 1).has_value());
+  EXPECT_FALSE(medqa::parse_batch_line("  \t", 2).has_value());
+  auto plain = medqa::parse_batch_line("headache for two days", 3);
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->id, "3");
+  EXPECT_EQ(plain->text, "headache for two days");
+  EXPECT_FALSE(plain->jsonl);
+  auto row = medqa::parse_batch_line(R"({"id": "q-7", "text": "头痛怎么办", "lang": "zh"})", 4);
+  ASSERT_TRUE(row);
+  EXPECT_EQ(row->id, "q-7");
+  EXPECT_EQ(row->text, "头痛怎么办");
+  EXPECT_TRUE(row->jsonl);
+  auto numbered = medqa::parse_batch_line(R"({"id": 12, "text": "sore throat"})", 5);
+  EXPECT_EQ(numbered->id, "12");
+  auto no_id = medqa::parse_batch_line(R"({"text": "sore throat"})", 6);
+  EXPECT_EQ(no_id->id, "6");
+  // A JSON object without text is a question like any other line (and is refused as no words or answered).
+  auto other = medqa::parse_batch_line(R"({"question": "x"})", 7);
+  EXPECT_FALSE(other->jsonl);
+  EXPECT_EQ(other->text, R"({"question": "x"})");
+}
+
+TEST(MedqaHistory, AppendsWholeLinesAndSkipsWhatCannotBeStored) {
+  TempDir dir;
+  const fs::path file = dir / "state" / "medqa_history";
+  {
+    medqa::LineEditor editor(file);
+    EXPECT_TRUE(editor.remember("headache for two days"));
+    EXPECT_FALSE(editor.remember("headache for two days")) << "a repeat of the last entry";
+    EXPECT_FALSE(editor.remember(""));
+    EXPECT_FALSE(editor.remember("bad \xFF utf-8"));
+    EXPECT_FALSE(editor.remember(std::string(medqa::kMaxHistoryBytes + 1, 'a')));
+    EXPECT_TRUE(editor.remember("头痛怎么办"));
+  }
+  EXPECT_EQ(read_file(file), "headache for two days\n头痛怎么办\n");
+  // A damaged file (invalid bytes, a line cut by a crash) loses only its bad lines.
+  write_file(file, "one\n\xC3\x28 two\nthree\n\xE5\xA4");
+  EXPECT_EQ(medqa::load_history(file), (std::vector<std::string>{"one", "three"}));
+  medqa::LineEditor editor(file);
+  EXPECT_EQ(editor.history().size(), 2u);
+}
+
+// ---- batch mode against its schema (apps/medqa/README.md, "Batch JSON") ----
+
+// Checks one batch output line: every required key with its type. Returns what is wrong ("" if nothing).
+std::string batch_schema_errors(const json& j) {
+  std::string err;
+  auto need = [&](const json& obj, const char* key, auto is_type, const char* type) {
+    if (!obj.contains(key)) err += std::string("missing ") + key + "; ";
+    else if (!is_type(obj[key])) err += std::string(key) + " is not " + type + "; ";
+  };
+  auto str = [](const json& v) { return v.is_string(); };
+  auto num = [](const json& v) { return v.is_number(); };
+  if (!j.is_object()) return "not an object";
+  need(j, "id", str, "a string");
+  if (j.contains("error")) {
+    need(j, "error", str, "a string");
+    need(j, "message", str, "a string");
+    return err;
+  }
+  need(j, "lang", str, "a string");
+  if (j.value("lang", "") != "zh" && j.value("lang", "") != "en") err += "lang is not zh|en; ";
+  need(j, "triage", str, "a string");
+  if (rank(j.value("triage", "")) < 0) err += "triage is not a level; ";
+  need(j, "triage_scores", [](const json& v) { return v.is_object(); }, "an object");
+  if (j.contains("triage_scores")) {
+    double sum = 0;
+    for (const std::string& level : kLevels) {
+      if (!j["triage_scores"].contains(level) || !j["triage_scores"][level].is_number()) err += "triage_scores." + level + " missing; ";
+      else sum += j["triage_scores"][level].get<double>();
+    }
+    if (std::abs(sum - 1) > 0.01) err += "triage_scores do not sum to 1; ";
+  }
+  need(j, "red_flags", [](const json& v) { return v.is_array(); }, "an array");
+  for (const json& f : j.value("red_flags", json::array())) {
+    need(f, "id", str, "a string");
+    need(f, "level", str, "a string");
+    need(f, "rationale", str, "a string");
+  }
+  need(j, "department", str, "a string");
+  need(j, "department_zh", str, "a string");
+  need(j, "answer", [](const json& v) { return v.is_object() || v.is_null(); }, "an object or null");
+  if (j.contains("answer") && j["answer"].is_object())
+    for (const char* key : {"id", "title", "text", "source"}) need(j["answer"], key, str, "a string");
+  need(j, "path", str, "a string");
+  need(j, "latency_ms", num, "a number");
+  if (j.value("triage", "") == "emergency") need(j, "emergency_number", str, "a string");
+  return err;
+}
+
+TEST(MedqaBatch, EveryDevQuestionGivesALineOfTheSchema) {
+  TempDir dir;
+  std::ifstream in(source_dir() / "data/medical/triage/questions.jsonl");
+  std::string dev;
+  std::vector<std::string> ids;
+  for (std::string line; std::getline(in, line);) {
+    json row = json::parse(line);
+    if (row.value("split", "") != "dev") continue;
+    dev += line + "\n";
+    ids.push_back(row["id"]);
+  }
+  ASSERT_GT(ids.size(), 100u);
+  write_file(dir / "dev.jsonl", dev);
+  CommandResult r = run_command(q(medqa_binary()) + " --model " + q(medical_model()) + " --kb " + q(test_kb()) +
+                                " --batch " + q(dir / "dev.jsonl") + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<json> lines = json_lines(r.out);
+  ASSERT_EQ(lines.size(), ids.size());
+  for (size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(batch_schema_errors(lines[i]), "") << lines[i].dump();
+    EXPECT_EQ(lines[i].value("id", ""), ids[i]);
+    EXPECT_FALSE(lines[i].contains("error")) << lines[i].dump();
+  }
+}
+
+TEST(MedqaBatch, MixedInputFromStdinWithBadLines) {
+  const std::string input = std::string("headache for two days\n\n") + R"({"id": "zh-1", "text": "我胸口很痛，喘不上气"})" +
+                            "\n???\nbad \xFF line\n" + std::string(3000, 'a') + "\n";
+  CommandResult r = medqa("--batch - --json", input);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<json> lines = json_lines(r.out);
+  ASSERT_EQ(lines.size(), 5u) << r.out;
+  for (const json& j : lines) EXPECT_EQ(batch_schema_errors(j), "") << j.dump();
+  EXPECT_EQ(lines[0]["id"], "1");
+  EXPECT_EQ(lines[1]["id"], "zh-1");
+  EXPECT_EQ(lines[1]["triage"], "emergency");
+  EXPECT_EQ(lines[1]["lang"], "zh");
+  EXPECT_EQ(lines[1]["department_zh"], "急诊科");
+  EXPECT_EQ(lines[1]["emergency_number"], "120");
+  EXPECT_EQ(lines[2]["error"], "no_words");
+  EXPECT_EQ(lines[3]["error"], "invalid_utf8");
+  EXPECT_EQ(lines[4]["error"], "too_long");
+  EXPECT_EQ(lines[4]["id"], "6");
+  CommandResult missing = medqa("--batch /nonexistent/q.txt");
+  EXPECT_EQ(missing.exit_code, 2) << missing.err;
+}
+
+// ---- the console on a pseudo-terminal ----
+
+// medqa started on a pty (forkpty), as a person's terminal would run it.
+class Terminal {
+ public:
+  explicit Terminal(const fs::path& history) {
+    const std::string bin = medqa_binary().string(), model = medical_model().string(), kb = test_kb().string();
+    const std::string hist = history.string();
+    struct winsize ws{};
+    ws.ws_row = 50;
+    ws.ws_col = 200;
+    pid_ = forkpty(&fd_, nullptr, nullptr, &ws);
+    if (pid_ == 0) {
+      ::setenv("DS_MEDQA_HISTORY", hist.c_str(), 1);
+      ::setenv("TERM", "xterm", 1);
+      ::setenv("NO_COLOR", "1", 1);
+      ::execl(bin.c_str(), "medqa", "--model", model.c_str(), "--kb", kb.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+  }
+  ~Terminal() {
+    if (pid_ > 0 && !exited_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool started() const { return pid_ > 0; }
+
+  // Reads the screen until `needle` shows after the last clear(), or `seconds` pass.
+  bool wait_for(const std::string& needle, double seconds = 60) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (screen_.find(needle) == std::string::npos) {
+      if (std::chrono::steady_clock::now() > end) return false;
+      if (!read_some(100)) return screen_.find(needle) != std::string::npos;
+    }
+    return true;
+  }
+  // Types `bytes`, reading the screen meanwhile (the echo must not fill the pty and block both sides).
+  void type(const std::string& bytes) {
+    for (size_t i = 0; i < bytes.size();) {
+      struct pollfd p{fd_, POLLOUT, 0};
+      if (::poll(&p, 1, 50) > 0 && (p.revents & POLLOUT)) {
+        const ssize_t n = ::write(fd_, bytes.data() + i, std::min<size_t>(1024, bytes.size() - i));
+        if (n > 0) i += static_cast<size_t>(n);
+      }
+      read_some(0);
+    }
+  }
+  void clear() { screen_.clear(); }
+  const std::string& screen() const { return screen_; }
+  // Waits for the program to end; its exit code, or -1 when it did not end in time or was killed.
+  int wait_exit(double seconds = 20) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < end) {
+      read_some(50);
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        exited_ = true;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+    }
+    return -1;
+  }
+  bool running() { return ::waitpid(pid_, nullptr, WNOHANG) == 0; }
+
+ private:
+  bool read_some(int timeout_ms) {
+    struct pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) <= 0) return true;
+    char buf[65536];
+    const ssize_t n = ::read(fd_, buf, sizeof buf);
+    if (n <= 0) return false;  // EIO: the program closed the terminal
+    screen_.append(buf, static_cast<size_t>(n));
+    return true;
+  }
+  pid_t pid_ = -1;
+  int fd_ = -1;
+  bool exited_ = false;
+  std::string screen_;
+};
+
+// The prompt after output: at the start of a line (libedit may redraw "medqa> " with the typed text).
+const char* const kPrompt = "\nmedqa> ";
+
+TEST(MedqaTerminal, AQuestionAFollowUpCtrlCAndCtrlD) {
+  TempDir dir;
+  const fs::path history = dir / "medqa_history";
+  Terminal t(history);
+  ASSERT_TRUE(t.started());
+  ASSERT_TRUE(t.wait_for(kPrompt)) << t.screen();
+  EXPECT_NE(t.screen().find("not a diagnosis"), std::string::npos) << "the disclaimer at start: " << t.screen();
+
+  t.clear();
+  t.type("crushing chest pain and I can't breathe\r");
+  ASSERT_TRUE(t.wait_for(kPrompt)) << t.screen();
+  EXPECT_NE(t.screen().find("EMERGENCY"), std::string::npos) << t.screen();
+  EXPECT_NE(t.screen().find("Emergency number: 911"), std::string::npos) << t.screen();
+  EXPECT_NE(t.screen().find("Not a diagnosis: call 120 (China) / 911 (US) now"), std::string::npos)
+      << "the disclaimer with every emergency: " << t.screen();
+
+  t.clear();
+  t.type("it started 2 hours ago\r");
+  ASSERT_TRUE(t.wait_for(kPrompt)) << t.screen();
+  EXPECT_NE(t.screen().find("follow-up"), std::string::npos) << t.screen();
+  EXPECT_NE(t.screen().find("crushing chest pain and I can't breathe it started 2 hours ago"), std::string::npos)
+      << t.screen();
+
+  t.clear();
+  t.type(":lang zh\r");
+  ASSERT_TRUE(t.wait_for(kPrompt)) << t.screen();
+  t.clear();
+  t.type(":new\r");
+  ASSERT_TRUE(t.wait_for(kPrompt)) << t.screen();
+  t.clear();
+  t.type("chest pain and I can't breathe\r");
+  ASSERT_TRUE(t.wait_for(kPrompt)) << t.screen();
+  EXPECT_NE(t.screen().find("急救电话：120"), std::string::npos) << ":lang zh answers in Chinese: " << t.screen();
+
+  // Ctrl-C cancels the line being typed; the console stays.
+  t.clear();
+  t.type("half a line\x03");
+  ASSERT_TRUE(t.wait_for(kPrompt)) << t.screen();
+  EXPECT_TRUE(t.running());
+  EXPECT_EQ(t.screen().find("Department"), std::string::npos) << "the cancelled line was not answered: " << t.screen();
+
+  // A 100 KB paste gets a clear message.
+  t.clear();
+  t.type(std::string(100 * 1024, 'a') + "\r");
+  ASSERT_TRUE(t.wait_for(kPrompt, 120)) << t.screen().substr(t.screen().size() > 2000 ? t.screen().size() - 2000 : 0);
+  EXPECT_NE(t.screen().find("too long"), std::string::npos);
+
+  t.clear();
+  t.type(":history\r");
+  ASSERT_TRUE(t.wait_for(kPrompt)) << t.screen();
+  EXPECT_NE(t.screen().find("1  crushing chest pain and I can't breathe"), std::string::npos) << t.screen();
+  EXPECT_EQ(t.screen().find("half a line"), std::string::npos) << "a cancelled line is not history: " << t.screen();
+
+  t.type("\x04");
+  EXPECT_EQ(t.wait_exit(), 0) << t.screen();
+  const std::string saved = read_file(history);
+  EXPECT_EQ(saved.rfind("crushing chest pain and I can't breathe\nit started 2 hours ago\n", 0), 0u) << saved;
+  EXPECT_EQ(saved.find("aaaa"), std::string::npos) << "the 100 KB paste is not history";
 }
 
 }  // namespace

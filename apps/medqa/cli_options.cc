@@ -12,24 +12,31 @@ emergency call 120 (China) / 911 (US) at once.
   medqa                                   interactive (when stdin is a terminal)
   medqa "my 2-year-old has had a fever of 39.5 for two days"
   cat questions.txt | medqa --json        one question per line, one JSON object per line
+  medqa --batch questions.jsonl --json    a file of questions (plain lines, or JSONL with id and text)
 
 options:
-  --json                one JSON object per question per line (fields: apps/medqa/README.md)
+  --batch FILE          answer every line of FILE ("-": stdin): plain text, or JSONL objects with
+                        "text" and "id" (detected per line; without an id, the line number)
+  --json                one JSON object per question per line (fields: apps/medqa/README.md;
+                        with --batch the batch schema that `deepseek eval triage` reads)
   --lang auto|zh|en     language of the answers (default auto: by the question's script)
   --path light|standard|heavy|auto
                         the model's computation path (default: the pipeline's)
-  --pipeline FILE       pipeline to run (default: pipelines/medqa.yaml)
-  --model FILE          medical model file (default: the pipeline's; $DS_MEDICAL_MODEL in medqa.yaml)
+  --pipeline FILE       pipeline to run (default: pipelines/medical_qa.yaml)
+  --model FILE          medical model file (default: the pipeline's; $DS_MEDICAL_MODEL in medical_qa.yaml)
   --kb FILE             knowledge-base file from `deepseek kb build` (default: the pipeline's;
-                        $DS_MEDICAL_KB in medqa.yaml, else data/kb/medical-kb.sqlite)
+                        $DS_MEDICAL_KB in medical_qa.yaml, else data/kb/medical-kb.sqlite)
   --plugin-path DIR     also search DIR for plug-ins (before DS_PLUGIN_PATH)
   -h, --help            show this help
   --version             show the version
 
 commands (interactive or on a line of their own in piped input):
   :why                  why the last answer: model probabilities, departments, rules, path, KB hits
-  :path light|standard|heavy
+  :path light|standard|heavy|auto
                         switch the model's computation path
+  :lang zh|en|auto      the answers' language (auto: by the question's script)
+  :new                  the next line is a new question, not a follow-up of the last one
+  :history              the lines typed (kept in $XDG_STATE_HOME/deepseek/medqa_history)
   :json                 switch JSON output on or off
   :help                 this list
   :quit                 leave (also :q, :exit, Ctrl-D)
@@ -85,6 +92,8 @@ MedqaOptions parse_options(const std::vector<std::string>& args) {
     } else if (s == "--version") {
       no_value();
       o.version = true;
+    } else if (s == "--batch") {
+      o.batch = value();
     } else if (s == "--json") {
       no_value();
       o.json = true;
@@ -106,6 +115,8 @@ MedqaOptions parse_options(const std::vector<std::string>& args) {
       throw UsageError("unknown option '" + s + "' (see medqa --help)");
     }
   }
+  if (!o.batch.empty() && !o.questions.empty())
+    throw UsageError("--batch reads its questions from FILE; give no questions as arguments");
   return o;
 }
 

@@ -19,12 +19,13 @@ constexpr int kExitUsage = 2;
 
 struct MedqaOptions {
   std::vector<std::string> questions;  // from the arguments; empty: read stdin
-  std::string pipeline;                // empty: the bundled medqa.yaml
+  std::string pipeline;                // empty: the bundled medical_qa.yaml
   std::string model;                   // empty: the pipeline's model
   std::string kb;                      // empty: the pipeline's knowledge base
   std::string path;                    // empty | light | standard | heavy | auto
   std::string lang = "auto";           // auto | zh | en
   std::string plugin_path;
+  std::string batch;                   // non-empty: --batch FILE ("-": stdin)
   bool json = false;
   bool help = false;
   bool version = false;

@@ -1,17 +1,23 @@
-// medqa: the medical Q&A console. Loads pipelines/medqa.yaml once (the model once) and answers
+// medqa: the medical Q&A console. Loads pipelines/medical_qa.yaml once (the model once) and answers
 // health questions in Chinese or English: interactively when stdin is a terminal, one question
 // per line when stdin is piped, or the questions given as arguments. Not a diagnosis.
 #include <unistd.h>
 
+#include <clocale>
+#include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
 
 #include "answer.h"
+#include "batch.h"
 #include "cli/batch_run.h"
 #include "cli_options.h"
+#include "line_editor.h"
 #include "question.h"
 #include "session.h"
 
@@ -21,13 +27,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kPipelineFile = "medqa.yaml";
+constexpr const char* kPipelineFile = "medical_qa.yaml";
 constexpr const char* kDisclaimer =
     "medqa: health information, not a diagnosis. In an emergency call 120 (China) / 911 (US) now.\n"
     "medqa: 仅供健康参考，不构成诊断；紧急情况请立即拨打120（美国拨打911）。\n";
 constexpr const char* kCommands =
-    "commands: :why (why the last answer), :path light|standard|heavy (computation path), :json (JSON output on/off), "
-    ":help, :quit\n";
+    "commands: :why (why the last answer: rules, scores, path, time), :path light|standard|heavy|auto (computation "
+    "path), :lang zh|en|auto (answer language), :new (next line is a new question, not a follow-up), :history "
+    "(lines typed), :json (JSON output on/off), :help, :quit (or Ctrl-D)\n";
 
 fs::path executable_dir() {
   std::error_code ec;
@@ -57,8 +64,8 @@ bool wants_colour() {
 
 class Console {
  public:
-  Console(Session& session, bool json, bool interactive)
-      : session_(session), json_(json), interactive_(interactive), style_{wants_colour(), false} {
+  Console(Session& session, bool json, bool interactive, LineEditor* editor = nullptr)
+      : session_(session), json_(json), interactive_(interactive), editor_(editor), style_{wants_colour(), false} {
     for (const StageConfig& sc : session.config().stages) style_.kb_stage |= sc.stage == "medical.answer";
   }
 
@@ -82,13 +89,27 @@ class Console {
       else std::cout << "medqa: question " << n << ": " << r->message << std::endl;
       return;
     }
-    const std::string q = clean_question(raw);
+    std::string q = clean_question(raw);
+    // Interactively, a short line that refers back ("it started 2 hours ago") refines the last
+    // question: the two are answered together.
+    if (interactive_ && !previous_.empty() && looks_like_follow_up(q) &&
+        !check_question(previous_ + " " + q).has_value()) {
+      q = previous_ + " " + q;
+      std::cerr << "medqa: follow-up, answering together with the last question (:new for a fresh one): " << q
+                << "\n";
+    }
     if (!json_ && !interactive_) std::cout << "\n" << n << "> " << q << "\n";
     Answered done = session_.ask(q, "question " + std::to_string(n));
     last_ = read_answer(done.doc, n, q, session_.path(), done.latency_ms, std::move(done.stage_ms));
+    previous_ = last_->failed() ? "" : q;
     if (last_->failed()) any_failed_ = true;
-    if (json_) std::cout << json_line(to_json(*last_)) << std::endl;
-    else print_answer(std::cout, *last_, style_), std::cout.flush();
+    if (json_) {
+      std::cout << json_line(to_json(*last_)) << std::endl;
+    } else {
+      print_answer(std::cout, *last_, style_);
+      if (last_->get("level") == "emergency") std::cout << "  " << kEmergencyDisclaimer << "\n";
+      std::cout.flush();
+    }
   }
 
   // The question as JSON can carry it: a refused line only up to a short prefix.
@@ -103,6 +124,32 @@ class Console {
     if (name == ":quit" || name == ":q" || name == ":exit") return false;
     if (name == ":help") {
       std::cerr << kCommands;
+    } else if (name == ":new") {
+      previous_.clear();
+      std::cerr << "medqa: the next line is a new question\n";
+    } else if (name == ":history") {
+      if (!editor_) {
+        std::cerr << "medqa: :history lists the lines typed interactively\n";
+      } else {
+        const auto& h = editor_->history();
+        if (h.empty()) std::cerr << "medqa: the history is empty\n";
+        for (size_t i = 0; i < h.size(); ++i) std::cout << "  " << i + 1 << "  " << h[i] << "\n";
+        std::cout.flush();
+      }
+    } else if (name == ":lang") {
+      if (arg.empty()) {
+        std::cerr << "medqa: language " << session_.lang() << " (switch with :lang zh|en|auto)\n";
+      } else if (arg != "zh" && arg != "en" && arg != "auto") {
+        std::cerr << "medqa: :lang expects zh, en or auto, got '" << arg << "'; language stays " << session_.lang()
+                  << "\n";
+      } else {
+        try {
+          session_.set_lang(arg);
+          std::cerr << "medqa: language " << session_.lang() << "\n";
+        } catch (const std::exception& e) {
+          std::cerr << "medqa: " << e.what() << "\nmedqa: language stays " << session_.lang() << "\n";
+        }
+      }
     } else if (name == ":json") {
       json_ = !json_;
       std::cerr << "medqa: JSON output " << (json_ ? "on" : "off") << "\n";
@@ -112,7 +159,7 @@ class Console {
       else print_why(std::cout, *last_, settings()), std::cout.flush();
     } else if (name == ":path") {
       if (arg.empty()) {
-        std::cerr << "medqa: path " << session_.path() << " (switch with :path light|standard|heavy)\n";
+        std::cerr << "medqa: path " << session_.path() << " (switch with :path light|standard|heavy|auto)\n";
         return true;
       }
       try {
@@ -141,18 +188,75 @@ class Console {
   Session& session_;
   bool json_;
   bool interactive_;
+  LineEditor* editor_;
   Style style_;
+  std::string previous_;  // the last question answered, for follow-ups; empty after :new
   int count_ = 0;
   bool any_failed_ = false;
   std::optional<Answer> last_;
 };
+
+// --batch: every line of `in` answered; returns whether every question could be answered.
+bool run_batch(Session& session, std::istream& in, bool json) {
+  const Style style{wants_colour(), true};
+  bool ok = true;
+  std::string line;
+  bool truncated = false;
+  for (size_t number = 1; read_line(in, line, truncated); ++number) {
+    std::optional<BatchItem> item =
+        truncated ? BatchItem{std::to_string(number), line, false} : parse_batch_line(line, number);
+    if (!item) continue;
+    if (std::optional<Refusal> r = check_question(item->text, truncated)) {
+      if (json) std::cout << json_line(batch_refusal_json(item->id, r->code, r->message)) << std::endl;
+      else std::cout << "\n" << item->id << ": " << r->message << std::endl;
+      continue;
+    }
+    const std::string q = clean_question(item->text);
+    Answered done = session.ask(q, item->id);
+    Answer a = read_answer(done.doc, static_cast<int>(number), q, session.path(), done.latency_ms,
+                           std::move(done.stage_ms));
+    ok = ok && !a.failed();
+    if (json) {
+      std::cout << json_line(batch_json(a, item->id)) << "\n";
+    } else {
+      std::cout << "\n" << item->id << "> " << q << "\n";
+      print_answer(std::cout, a, style);
+      if (a.get("level") == "emergency") std::cout << "  " << kEmergencyDisclaimer << "\n";
+    }
+  }
+  std::cout.flush();
+  return ok;
+}
+
+// Ctrl-C while a question is being answered (the prompt reads Ctrl-C as a key): leave at once,
+// the terminal already restored by the line editor. The history file is only ever appended whole.
+extern "C" void interrupted(int) {
+  static const char msg[] = "\nmedqa: interrupted\n";
+  [[maybe_unused]] ssize_t n = ::write(STDERR_FILENO, msg, sizeof msg - 1);
+  ::_exit(130);
+}
+
+// The line editor wants a UTF-8 locale to edit Chinese text; the C locale would split characters.
+void use_utf8_locale() {
+  const char* set = std::setlocale(LC_CTYPE, "");
+  const std::string name = set ? set : "";
+  if (name.find("UTF-8") == std::string::npos && name.find("utf8") == std::string::npos)
+    std::setlocale(LC_CTYPE, "C.UTF-8");
+}
 
 int run(const std::vector<std::string>& args) {
   MedqaOptions o = parse_options(args);
   if (o.help) return std::cout << kHelp, kExitOk;
   if (o.version) return std::cout << "medqa " << DS_VERSION << "\n", kExitOk;
   add_plugin_path(o.plugin_path);
-  const bool interactive = o.questions.empty() && ::isatty(STDIN_FILENO);
+  std::ifstream batch_file;
+  if (!o.batch.empty() && o.batch != "-") {
+    std::error_code ec;
+    if (fs::is_directory(o.batch, ec)) throw UsageError("--batch " + o.batch + ": is a folder");
+    batch_file.open(o.batch, std::ios::binary);
+    if (!batch_file) throw UsageError("--batch " + o.batch + ": cannot open: " + std::strerror(errno));
+  }
+  const bool interactive = o.batch.empty() && o.questions.empty() && ::isatty(STDIN_FILENO);
   (o.json ? std::cerr : std::cout) << kDisclaimer;
   if (interactive) std::cerr << "medqa: loading the model ...\n";
 
@@ -170,21 +274,45 @@ int run(const std::vector<std::string>& args) {
                    "DS_MEDICAL_MODEL\n";
     return kExitUsage;
   }
-  Console console(*session, o.json, interactive);
-  if (interactive) std::cerr << "medqa: ready (path " << session->path() << "). Type a question, or :help.\n";
+  if (!o.batch.empty()) {
+    std::istream& in = o.batch == "-" ? std::cin : batch_file;
+    return run_batch(*session, in, o.json) ? kExitOk : kExitRuntime;
+  }
 
+  if (interactive) {
+    use_utf8_locale();
+    LineEditor editor(default_history_file());
+    Console console(*session, o.json, true, &editor);
+    std::cerr << "medqa: ready (path " << session->path() << ", language " << session->lang()
+              << "). Type a question, or :help. Ctrl-C cancels a line, Ctrl-D leaves.\n";
+    std::signal(SIGINT, interrupted);
+    for (std::string line;;) {
+      LineEditor::Result r = editor.read("medqa> ", line);
+      if (r == LineEditor::Result::kEof) break;
+      if (r == LineEditor::Result::kCancelled) {
+        std::cout << "^C" << std::endl;
+        continue;
+      }
+      if (line.size() > kMaxLineBytes) {
+        console.line(line.substr(0, kMaxLineBytes), true);
+        continue;
+      }
+      editor.remember(clean_question(line));
+      if (!console.line(line, false)) break;
+    }
+    std::cout << "\n";
+    return console.any_failed() ? kExitRuntime : kExitOk;
+  }
+
+  Console console(*session, o.json, false);
   if (!o.questions.empty()) {
     for (const std::string& q : o.questions)
       if (!console.line(q, false)) break;
   } else {
     std::string line;
     bool truncated = false;
-    for (;;) {
-      if (interactive) std::cout << "medqa> " << std::flush;
-      if (!read_line(std::cin, line, truncated)) break;
+    while (read_line(std::cin, line, truncated))
       if (!console.line(line, truncated)) break;
-    }
-    if (interactive) std::cout << "\n";
   }
   return console.any_failed() ? kExitRuntime : kExitOk;
 }

@@ -2,6 +2,10 @@
 
 #include <unicode/uchar.h>
 
+#include <algorithm>
+#include <set>
+#include <vector>
+
 namespace ds::medqa {
 
 namespace {
@@ -93,6 +97,78 @@ std::optional<Refusal> check_question(std::string_view line, bool truncated, siz
     return Refusal{"no_words",
                    "the question has no words, only punctuation, digits or symbols (问题里没有文字，请用文字描述症状)"};
   return std::nullopt;
+}
+
+bool looks_like_follow_up(std::string_view text) {
+  size_t chars = 0;
+  bool cjk = false;
+  for (size_t i = 0; i < text.size();) {
+    auto [cp, n] = next_code_point(text, i);
+    i += n;
+    ++chars;
+    cjk = cjk || (cp >= 0x3400 && cp <= 0x9FFF);
+  }
+  if (chars == 0 || chars > kMaxFollowUpChars) return false;
+  std::string lower(text);
+  for (char& c : lower)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  static const std::vector<std::string> kStarters = {
+      "it ", "it's", "it\xE2\x80\x99s", "its ", "and ", "also ", "still ", "now ", "but ", "plus ", "since ",
+      "它", "这", "还", "而且", "现在", "已经", "并且", "另外", "又"};
+  for (const std::string& s : kStarters)
+    if (lower.rfind(s, 0) == 0) return true;
+  if (!cjk) {
+    // Every word a time, duration or severity word (or a small function word); digits allowed.
+    static const std::set<std::string> kWords = {
+        "for", "since", "about", "around", "almost", "over", "under", "the", "last", "past", "a", "an", "few",
+        "couple", "of", "several", "hour", "hours", "hr", "hrs", "h", "day", "days", "minute", "minutes", "min",
+        "mins", "week", "weeks", "month", "months", "year", "years", "ago", "yesterday", "today", "tonight",
+        "morning", "afternoon", "evening", "night", "this", "since", "started", "began", "getting", "got",
+        "worse", "better", "more", "less", "severe", "mild", "moderate", "much", "very", "really", "now", "one",
+        "two", "three", "four", "five", "six", "seven", "half", "and", "or", "is", "was", "gets", "worsening",
+        "improving", "same", "constant", "on", "off", "ish", "or", "so"};
+    size_t words = 0;
+    std::string word;
+    bool time_word = false;
+    auto flush = [&] {
+      if (word.empty()) return true;
+      ++words;
+      const bool ok = kWords.count(word) > 0;
+      time_word = time_word || (ok && word != "a" && word != "an" && word != "the" && word != "for" &&
+                                word != "and" && word != "or" && word != "of" && word != "is" && word != "was");
+      word.clear();
+      return ok;
+    };
+    for (char c : lower) {
+      if (c >= 'a' && c <= 'z') {
+        word.push_back(c);
+      } else if (!flush()) {
+        return false;
+      }
+    }
+    if (!flush()) return false;
+    return words > 0 && time_word;
+  }
+  // Chinese: nothing left once time, duration and severity terms, digits and particles are removed.
+  static const std::vector<std::string> kTerms = {
+      "小时", "分钟", "个月", "星期", "礼拜", "天", "周", "年", "月", "昨天", "今天", "前天", "早上", "上午", "下午",
+      "晚上", "夜里", "半夜", "刚才", "以来", "之前", "以前", "开始", "持续", "一直", "越来越", "更严重", "严重",
+      "加重", "厉害", "好转", "好点", "减轻", "一", "两", "二", "三", "四", "五", "六", "七", "八", "九", "十",
+      "半", "几", "多", "个", "了", "的", "有", "从", "更", "很", "比较", "点", "得", "已经", "快", "左右", "大概",
+      "差不多", "约", "还是", "没", "现在", "啊", "呢", "吧", "，", "。", "！", "？"};
+  std::string rest = lower;
+  bool any = false;
+  for (const std::string& t : kTerms) {
+    for (size_t at; (at = rest.find(t)) != std::string::npos;) {
+      rest.erase(at, t.size());
+      any = true;
+    }
+  }
+  rest.erase(std::remove_if(rest.begin(), rest.end(),
+                            [](char c) { return c == ' ' || c == ',' || c == '.' || c == '!' || c == '?' ||
+                                                (c >= '0' && c <= '9'); }),
+             rest.end());
+  return any && rest.empty();
 }
 
 bool read_line(std::istream& in, std::string& line, bool& truncated, size_t max_bytes) {

@@ -35,6 +35,15 @@ std::string clean_question(std::string_view s);
 std::optional<Refusal> check_question(std::string_view line, bool truncated = false,
                                       size_t max_chars = kMaxQuestionChars);
 
+// Longest line (in characters) taken as a follow-up of the previous question.
+constexpr size_t kMaxFollowUpChars = 60;
+
+// Whether `text` (a cleaned question) reads as a follow-up that refines the previous question
+// rather than a new one: short, and either starting with a word that refers back ("it", "and",
+// "still", "它", "这", "还", ...) or made only of time, duration and severity words ("for 3 days",
+// "2 hours ago", "getting worse", "两天了", "现在更严重了").
+bool looks_like_follow_up(std::string_view text);
+
 // Reads one line from `in` without its '\n' (and a '\r' before it), keeping at most `max_bytes`;
 // `truncated` tells whether more was dropped. Returns false at the end of input when nothing was read.
 bool read_line(std::istream& in, std::string& line, bool& truncated, size_t max_bytes = kMaxLineBytes);

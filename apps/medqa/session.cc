@@ -107,6 +107,17 @@ void Session::start(const std::string& path) {
 
 void Session::set_path(const std::string& path) { start(path); }
 
+void Session::set_lang(const std::string& lang) {
+  const std::string old = settings_.lang;
+  settings_.lang = lang;
+  try {
+    start(settings_.path);
+  } catch (...) {
+    settings_.lang = old;
+    throw;
+  }
+}
+
 std::string Session::path() const {
   for (const StageConfig& sc : config_.stages)
     if (sc.stage == "model.encode") {

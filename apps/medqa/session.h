@@ -52,6 +52,11 @@ class Session {
   // it was, for a path the model does not define.
   void set_path(const std::string& path);
 
+  // Switches the answers' language (auto | zh | en) the same way; throws ConfigErrors, leaving the
+  // session as it was, for a value the stages refuse.
+  void set_lang(const std::string& lang);
+  const std::string& lang() const { return settings_.lang; }
+
   // The computation path in use: model.encode's `path` option, or "default" when it is empty
   // (the model's default path); "" when the pipeline has no model.encode stage.
   std::string path() const;

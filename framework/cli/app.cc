@@ -36,6 +36,8 @@ commands:
   model info FILE           validate a model file and describe it (config, paths, heads, precisions)
   eval legal --gold G --pred P
                             score extracted clauses against gold spans (CUAD metrics)
+  eval triage --gold G --pred P
+                            score triage levels (accuracy, under-/over-triage, confusion)
   router train --model M --data D
                             train the adaptive-path router (path: auto) for a model
   router info ROUTER        describe a router file

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "cli/legal_eval.h"
+#include "cli/triage_eval.h"
 
 namespace ds {
 
@@ -20,6 +21,7 @@ constexpr int kEvalInternal = 1;
 constexpr int kEvalUsage = 2;
 
 constexpr const char* kEvalHelp = R"(usage: deepseek eval legal --gold FILE --pred FILE [options]
+       deepseek eval triage --gold FILE --pred FILE [--split NAME] [--json]   (see eval triage --help)
 
 Scores extracted contract clauses against gold spans, the CUAD way. A prediction (one JSONL row
 per extracted item: document, category and/or cuad, start, end in code points, confidence) matches
@@ -235,7 +237,7 @@ int run(const std::vector<std::string>& args) {
   EvalArgs a = parse_eval_args(args);
   if (a.help) return std::cout << kEvalHelp, kEvalOk;
   if (a.task.empty()) throw EvalUsageError("eval needs a task: 'legal' (see deepseek eval --help)");
-  if (a.task != "legal") throw EvalUsageError("unknown eval task '" + a.task + "' (known: legal)");
+  if (a.task != "legal") throw EvalUsageError("unknown eval task '" + a.task + "' (known: legal, triage)");
   if (a.gold.empty()) throw EvalUsageError("eval legal needs --gold FILE");
   if (a.pred.empty()) throw EvalUsageError("eval legal needs --pred FILE");
 
@@ -260,6 +262,9 @@ int run(const std::vector<std::string>& args) {
 }  // namespace
 
 int run_eval_command(const std::vector<std::string>& args) {
+  // Triage scoring has options of its own.
+  if (!args.empty() && args[0] == "triage")
+    return eval::run_triage_eval_command(std::vector<std::string>(args.begin() + 1, args.end()));
   try {
     return run(args);
   } catch (const EvalUsageError& e) {

@@ -221,6 +221,8 @@ void TriageStage::process(ds::sdk::DocumentView& doc, ds::sdk::Output& out) {
       {"rules_fired", join(flags.fired)},
       {"department", dept->id},
       {"department_name", dept_name},
+      {"department_name_en", dept->name_en},
+      {"department_name_zh", dept->name_zh},
       {"departments_top", top.dump()},
       {"advice", advice(outcome.level, language, number, dept_name)},
       {"language", language}};
