@@ -11,6 +11,8 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
+#include <iostream>
 #include <set>
 #include <string>
 #include <vector>
@@ -279,6 +281,105 @@ TEST(MedicalRuleFile, ErrorsNameFileLineAndKey) {
   } catch (const RuleFileError& e) {
     EXPECT_EQ(std::string(e.what()), "rule file " + missing + ": cannot be read (missing or no permission)");
   }
+}
+
+
+// ---- every rule on its own terms: a plain mention fires it, a negated mention does not ----
+//
+// Built from the rule file itself, so a new rule is covered without writing cases by hand: for each
+// rule, language and match item, the positive text mentions the first usable term of every group
+// ("I have A and B." / "我A，B。"), the negative text denies each of them in its own clause ("I do
+// not have A and I do not have B." / "我没有A，没有B。"). A term is usable for the negation when it
+// does not itself begin with a negation cue (those are never negated, by design: "not breathing"), and
+// a denial that happens to contain one of the rule's cue-initial terms (没有胎动) is not checked.
+
+namespace rule_cases {
+
+bool starts_with_cue(const std::string& term, const std::vector<std::string>& cues) {
+  for (const std::string& c : cues)
+    if (term.size() >= c.size() && term.compare(0, c.size(), c) == 0) return true;
+  return false;
+}
+
+std::string plain(std::string term) {  // "seizure*" -> "seizure"
+  if (!term.empty() && term.back() == '*') term.pop_back();
+  return term;
+}
+
+// First term of `terms` that is not an excepted phrase, not cue-initial (for the negation), and
+// free of wildcard-only stems shorter than 3 characters.
+std::optional<std::string> usable(const std::vector<std::string>& terms, const std::vector<std::string>& cues,
+                                  bool for_negation) {
+  for (const std::string& t : terms) {
+    const std::string p = plain(t);
+    if (p.size() < 3) continue;
+    if (for_negation && starts_with_cue(p, cues)) continue;
+    return p;
+  }
+  return std::nullopt;
+}
+
+}  // namespace rule_cases
+
+TEST(MedicalRules, EveryRuleFiresOnItsTermsAndNotOnTheirNegation) {
+  using namespace rule_cases;
+  const RuleSet& rules = shipped_rules();
+  const MatchingConfig& m = rules.matching;
+  size_t positives = 0, negatives = 0;
+  std::set<std::string> covered;
+  for (const RedFlagRule& rule : rules.rules) {
+    for (const bool zh : {false, true}) {
+      std::vector<std::string> cues = zh ? m.negation_cues.zh : m.negation_cues.en;
+      const auto& adjacent = zh ? m.adjacent_cues.zh : m.adjacent_cues.en;
+      cues.insert(cues.end(), adjacent.begin(), adjacent.end());
+      // The rule's own cue-initial terms (没有胎动, "not breathing") fire whatever precedes them.
+      std::vector<std::string> cue_terms;
+      for (const MatchItem& it : rule.match)
+        for (const Terms& g : it.groups)
+          for (const std::string& t : zh ? g.zh : g.en)
+            if (starts_with_cue(plain(t), cues)) cue_terms.push_back(plain(t));
+      for (const MatchItem& item : rule.match) {
+        std::vector<std::string> pos, neg;
+        bool pos_ok = true, neg_ok = true;
+        for (const Terms& g : item.groups) {
+          const auto& terms = zh ? g.zh : g.en;
+          auto p = usable(terms, cues, false);
+          auto n = usable(terms, cues, true);
+          if (!p) pos_ok = false; else pos.push_back(*p);
+          if (!n) neg_ok = false; else neg.push_back(*n);
+        }
+        if (!pos_ok || pos.empty()) continue;
+        std::string text = zh ? "我" : "I have ";
+        for (size_t i = 0; i < pos.size(); ++i) text += (i ? (zh ? "，" : " and ") : "") + pos[i];
+        text += zh ? "。" : ".";
+        const auto got = fired(text);
+        // A subsuming rule may be reported instead (chest_pain inside chest_pain_breathless).
+        const bool fires_it = std::find(got.begin(), got.end(), rule.id) != got.end();
+        const bool subsumed = std::any_of(rule.subsumed_by.begin(), rule.subsumed_by.end(), [&](const std::string& s) {
+          return std::find(got.begin(), got.end(), s) != got.end();
+        });
+        EXPECT_TRUE(fires_it || subsumed) << rule.id << " should fire on: " << text;
+        ++positives;
+        covered.insert(rule.id);
+        if (!neg_ok || neg.empty()) continue;
+        std::string denied = zh ? "我" : "";
+        for (size_t i = 0; i < neg.size(); ++i)
+          denied += zh ? (i ? "，没有" : "没有") + neg[i] : (i ? " and I do not have " : "I do not have ") + neg[i];
+        denied += zh ? "。" : ".";
+        // "没有胎动少" contains the rule's own term 没有胎动: the safe reading fires, so no check.
+        if (std::any_of(cue_terms.begin(), cue_terms.end(),
+                        [&](const std::string& t) { return denied.find(t) != std::string::npos; }))
+          continue;
+        const auto none = fired(denied);
+        EXPECT_EQ(std::find(none.begin(), none.end(), rule.id), none.end()) << rule.id << " fired on: " << denied;
+        ++negatives;
+      }
+    }
+  }
+  // Every rule has at least one positive case built from its own terms.
+  EXPECT_EQ(covered.size(), rules.rules.size());
+  std::cout << "[rule cases] " << rules.rules.size() << " rules, " << positives << " positive and " << negatives
+            << " negated texts\n";
 }
 
 }  // namespace

@@ -600,11 +600,18 @@ class Terminal {
   bool started() const { return pid_ > 0; }
 
   // Reads the screen until `needle` shows after the last clear(), or `seconds` pass.
-  bool wait_for(const std::string& needle, double seconds = 60) {
+  bool wait_for(const std::string& needle, double seconds = 60) { return wait_after("", needle, seconds); }
+  // The same for `needle` after `marker` (output that only comes once the line was handled: the
+  // typed text's echo may redraw the prompt).
+  bool wait_after(const std::string& marker, const std::string& needle, double seconds = 60) {
     const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-    while (screen_.find(needle) == std::string::npos) {
+    auto found = [&] {
+      const size_t m = screen_.find(marker);
+      return m != std::string::npos && screen_.find(needle, m + marker.size()) != std::string::npos;
+    };
+    while (!found()) {
       if (std::chrono::steady_clock::now() > end) return false;
-      if (!read_some(100)) return screen_.find(needle) != std::string::npos;
+      if (!read_some(100)) return found();
     }
     return true;
   }
@@ -620,6 +627,13 @@ class Terminal {
     }
   }
   void clear() { screen_.clear(); }
+  // Lets the line editor switch the terminal to its editing mode after drawing the prompt: a
+  // control key typed ahead of that reaches the terminal's line discipline instead (Ctrl-C as
+  // SIGINT, Ctrl-D as a cooked end of file), which no person typing can do.
+  void settle() {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
+    while (std::chrono::steady_clock::now() < end) read_some(20);
+  }
   const std::string& screen() const { return screen_; }
   // Waits for the program to end; its exit code, or -1 when it did not end in time or was killed.
   int wait_exit(double seconds = 20) {
@@ -665,7 +679,7 @@ TEST(MedqaTerminal, AQuestionAFollowUpCtrlCAndCtrlD) {
 
   t.clear();
   t.type("crushing chest pain and I can't breathe\r");
-  ASSERT_TRUE(t.wait_for(kPrompt)) << t.screen();
+  ASSERT_TRUE(t.wait_after(" ms\r\n", kPrompt)) << t.screen();
   EXPECT_NE(t.screen().find("EMERGENCY"), std::string::npos) << t.screen();
   EXPECT_NE(t.screen().find("Emergency number: 911"), std::string::npos) << t.screen();
   EXPECT_NE(t.screen().find("Not a diagnosis: call 120 (China) / 911 (US) now"), std::string::npos)
@@ -673,41 +687,43 @@ TEST(MedqaTerminal, AQuestionAFollowUpCtrlCAndCtrlD) {
 
   t.clear();
   t.type("it started 2 hours ago\r");
-  ASSERT_TRUE(t.wait_for(kPrompt)) << t.screen();
+  ASSERT_TRUE(t.wait_after(" ms\r\n", kPrompt)) << t.screen();
   EXPECT_NE(t.screen().find("follow-up"), std::string::npos) << t.screen();
   EXPECT_NE(t.screen().find("crushing chest pain and I can't breathe it started 2 hours ago"), std::string::npos)
       << t.screen();
 
   t.clear();
   t.type(":lang zh\r");
-  ASSERT_TRUE(t.wait_for(kPrompt)) << t.screen();
+  ASSERT_TRUE(t.wait_after("language zh", kPrompt)) << t.screen();
   t.clear();
   t.type(":new\r");
-  ASSERT_TRUE(t.wait_for(kPrompt)) << t.screen();
+  ASSERT_TRUE(t.wait_after("new question", kPrompt)) << t.screen();
   t.clear();
   t.type("chest pain and I can't breathe\r");
-  ASSERT_TRUE(t.wait_for(kPrompt)) << t.screen();
+  ASSERT_TRUE(t.wait_after(" ms\r\n", kPrompt)) << t.screen();
   EXPECT_NE(t.screen().find("急救电话：120"), std::string::npos) << ":lang zh answers in Chinese: " << t.screen();
 
   // Ctrl-C cancels the line being typed; the console stays.
   t.clear();
+  t.settle();
   t.type("half a line\x03");
-  ASSERT_TRUE(t.wait_for(kPrompt)) << t.screen();
+  ASSERT_TRUE(t.wait_after("^C", kPrompt)) << t.screen();
   EXPECT_TRUE(t.running());
   EXPECT_EQ(t.screen().find("Department"), std::string::npos) << "the cancelled line was not answered: " << t.screen();
 
   // A 100 KB paste gets a clear message.
   t.clear();
   t.type(std::string(100 * 1024, 'a') + "\r");
-  ASSERT_TRUE(t.wait_for(kPrompt, 120)) << t.screen().substr(t.screen().size() > 2000 ? t.screen().size() - 2000 : 0);
+  ASSERT_TRUE(t.wait_after("too long", kPrompt, 120)) << t.screen().substr(t.screen().size() > 2000 ? t.screen().size() - 2000 : 0);
   EXPECT_NE(t.screen().find("too long"), std::string::npos);
 
   t.clear();
   t.type(":history\r");
-  ASSERT_TRUE(t.wait_for(kPrompt)) << t.screen();
+  ASSERT_TRUE(t.wait_after("2  it started", kPrompt)) << t.screen();
   EXPECT_NE(t.screen().find("1  crushing chest pain and I can't breathe"), std::string::npos) << t.screen();
   EXPECT_EQ(t.screen().find("half a line"), std::string::npos) << "a cancelled line is not history: " << t.screen();
 
+  t.settle();
   t.type("\x04");
   EXPECT_EQ(t.wait_exit(), 0) << t.screen();
   const std::string saved = read_file(history);
