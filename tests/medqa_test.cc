@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <pty.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -630,9 +631,14 @@ class Terminal {
   // Lets the line editor switch the terminal to its editing mode after drawing the prompt: a
   // control key typed ahead of that reaches the terminal's line discipline instead (Ctrl-C as
   // SIGINT, Ctrl-D as a cooked end of file), which no person typing can do.
+  // Waits until the terminal is in the editor's non-canonical mode (tcgetattr on the master reads the
+  // slave's settings), then 100 ms more; a fixed delay alone was too short on a loaded CI machine.
   void settle() {
-    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
-    while (std::chrono::steady_clock::now() < end) read_some(20);
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    for (termios t{}; std::chrono::steady_clock::now() < end; read_some(20))
+      if (tcgetattr(fd_, &t) == 0 && !(t.c_lflag & ICANON)) break;
+    const auto extra = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+    while (std::chrono::steady_clock::now() < extra) read_some(20);
   }
   const std::string& screen() const { return screen_; }
   // Waits for the program to end; its exit code, or -1 when it did not end in time or was killed.
