@@ -13,101 +13,32 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <functional>
-#include <memory>
 #include <random>
-#include <string>
 #include <thread>
 #include <vector>
 
 #include "fma_peak.h"
+#include "gemm_bench_common.h"
 #include "kernels/cpu/kernels.h"
 #include "kernels/cpu/thread_pool.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using ds::bench::Clock;
+using ds::bench::seconds_since;
 
-struct Options {
-  bool json = false;
-  int samples = 5;
-  double min_s = 0.020;
-  std::vector<int> ms = {1, 8, 32, 128, 512};
-  std::vector<std::pair<int, int>> shapes = {{384, 384}, {1152, 384}, {1536, 384}, {384, 1536}, {576, 576}};
-  std::vector<int> threads = {1, 2};
+struct Options : ds::bench::GemmBenchOptions {
+  Options() {
+    ms = {1, 8, 32, 128, 512};
+    shapes = {{384, 384}, {1152, 384}, {1536, 384}, {384, 1536}, {576, 576}};
+  }
 };
-
-std::vector<int> parse_ints(const char* s) {
-  std::vector<int> v;
-  for (const char* p = s; *p;) {
-    v.push_back(std::atoi(p));
-    p = std::strchr(p, ',');
-    if (!p) break;
-    ++p;
-  }
-  return v;
-}
-
-Options parse(int argc, char** argv) {
-  Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto next = [&]() -> const char* {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s needs a value\n", a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--json") {
-      o.json = true;
-    } else if (a == "--samples") {
-      o.samples = std::max(1, std::atoi(next()));
-    } else if (a == "--min-ms") {
-      o.min_s = std::atof(next()) / 1000.0;
-    } else if (a == "--m") {
-      o.ms = parse_ints(next());
-    } else if (a == "--threads") {
-      o.threads = parse_ints(next());
-    } else if (a == "--shapes") {
-      o.shapes.clear();
-      const std::string s = next();
-      for (size_t p = 0; p < s.size();) {
-        size_t q = s.find(',', p);
-        if (q == std::string::npos) q = s.size();
-        const std::string item = s.substr(p, q - p);
-        const size_t x = item.find('x');
-        if (x == std::string::npos) {
-          std::fprintf(stderr, "bad shape %s (want NxK)\n", item.c_str());
-          std::exit(2);
-        }
-        o.shapes.emplace_back(std::atoi(item.c_str()), std::atoi(item.c_str() + x + 1));
-        p = q + 1;
-      }
-    } else {
-      std::fprintf(stderr, "usage: %s [--json] [--samples N] [--min-ms X] [--m LIST] [--shapes NxK,...] [--threads LIST]\n",
-                   argv[0]);
-      std::exit(a == "--help" ? 0 : 2);
-    }
-  }
-  return o;
-}
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 // Median seconds per call of fn: calibrate a repeat count so one sample lasts >= min_s.
 double median_seconds(const std::function<void()>& fn, const Options& o) {
   fn();  // warm caches and thread pools
-  int reps = 1;
-  for (;;) {
-    const auto t0 = Clock::now();
-    for (int r = 0; r < reps; ++r) fn();
-    const double t = seconds_since(t0);
-    if (t >= o.min_s) break;
-    reps = t <= 0 ? reps * 16 : std::max(reps + 1, int(reps * std::min(16.0, 1.2 * o.min_s / t)));
-  }
+  const int reps = ds::bench::calibrate_reps(fn, 1, o.min_s);
   std::vector<double> s;
   for (int i = 0; i < o.samples; ++i) {
     const auto t0 = Clock::now();
@@ -150,7 +81,8 @@ struct Row {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Options o = parse(argc, argv);
+  Options o;
+  ds::bench::parse_gemm_bench_options(argc, argv, o);
   if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
     std::fprintf(stderr, "this benchmark measures the AVX2 FMA peak and needs an AVX2 + FMA CPU\n");
     return 1;
@@ -162,9 +94,7 @@ int main(int argc, char** argv) {
   std::mt19937 rng(42);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   std::vector<Row> rows;
-  std::vector<std::unique_ptr<ds::kernels::ThreadPool>> pools(size_t(max_threads) + 1);
-  for (int t : o.threads)
-    if (t > 1) pools[size_t(t)] = std::make_unique<ds::kernels::ThreadPool>(t);
+  const auto pools = ds::bench::make_pools(o.threads);
 
   for (auto [N, K] : o.shapes) {
     const int max_m = *std::max_element(o.ms.begin(), o.ms.end());

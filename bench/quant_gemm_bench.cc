@@ -15,98 +15,30 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <functional>
-#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "gemm_bench_common.h"
 #include "int8_dot_gemv.h"
 #include "kernels/cpu/kernels.h"
 #include "kernels/cpu/thread_pool.h"
+#include "model/quantize.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using ds::bench::Clock;
+using ds::bench::seconds_since;
 namespace dk = ds::kernels;
 
-struct Options {
-  bool json = false;
-  bool cold = false;
-  int samples = 5;
-  double min_s = 0.020;
-  std::vector<int> ms = {1, 8, 128, 512};
-  std::vector<std::pair<int, int>> shapes = {{256, 256},  {768, 256}, {256, 768},  {1152, 256},
-                                             {256, 1152}, {384, 384}, {1536, 384}, {384, 1536}};
-  std::vector<int> threads = {1, 2};
+struct Options : ds::bench::GemmBenchOptions {
+  bool cold = false;  // --cold
+  Options() {
+    ms = {1, 8, 128, 512};
+    shapes = {{256, 256}, {768, 256}, {256, 768}, {1152, 256}, {256, 1152}, {384, 384}, {1536, 384}, {384, 1536}};
+  }
 };
-
-std::vector<int> parse_ints(const char* s) {
-  std::vector<int> v;
-  for (const char* p = s; *p;) {
-    v.push_back(std::atoi(p));
-    p = std::strchr(p, ',');
-    if (!p) break;
-    ++p;
-  }
-  return v;
-}
-
-Options parse(int argc, char** argv) {
-  Options o;
-  bool ms_given = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto next = [&]() -> const char* {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s needs a value\n", a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--json") {
-      o.json = true;
-    } else if (a == "--cold") {
-      o.cold = true;
-    } else if (a == "--samples") {
-      o.samples = std::max(1, std::atoi(next()));
-    } else if (a == "--min-ms") {
-      o.min_s = std::atof(next()) / 1000.0;
-    } else if (a == "--m") {
-      o.ms = parse_ints(next());
-      ms_given = true;
-    } else if (a == "--threads") {
-      o.threads = parse_ints(next());
-    } else if (a == "--shapes") {
-      o.shapes.clear();
-      const std::string s = next();
-      for (size_t p = 0; p < s.size();) {
-        size_t q = s.find(',', p);
-        if (q == std::string::npos) q = s.size();
-        const std::string item = s.substr(p, q - p);
-        const size_t x = item.find('x');
-        if (x == std::string::npos) {
-          std::fprintf(stderr, "bad shape %s (want NxK)\n", item.c_str());
-          std::exit(2);
-        }
-        o.shapes.emplace_back(std::atoi(item.c_str()), std::atoi(item.c_str() + x + 1));
-        p = q + 1;
-      }
-    } else {
-      std::fprintf(stderr,
-                   "usage: %s [--json] [--cold] [--samples N] [--min-ms X] [--m LIST] [--shapes NxK,...] "
-                   "[--threads LIST]\n",
-                   argv[0]);
-      std::exit(a == "--help" ? 0 : 2);
-    }
-  }
-  if (o.cold && !ms_given) o.ms = {1, 8};
-  return o;
-}
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 // One timed function: fn(copy) with calls cycling through `copies` weight copies (1 when hot).
 struct Timed {
@@ -127,13 +59,7 @@ struct Timed {
 std::vector<double> median_seconds(std::vector<Timed>& ts, const Options& o) {
   for (Timed& t : ts) {
     t.call();  // warm caches and thread pools
-    for (;;) {
-      const auto t0 = Clock::now();
-      for (int r = 0; r < t.reps; ++r) t.call();
-      const double sec = seconds_since(t0);
-      if (sec >= o.min_s) break;
-      t.reps = sec <= 0 ? t.reps * 16 : std::max(t.reps + 1, int(t.reps * std::min(16.0, 1.2 * o.min_s / sec)));
-    }
+    t.reps = ds::bench::calibrate_reps([&t] { t.call(); }, t.reps, o.min_s);
   }
   for (int i = 0; i < o.samples; ++i) {
     for (Timed& t : ts) {
@@ -154,52 +80,6 @@ std::vector<uint16_t> to_half(const std::vector<float>& v) {
   std::vector<uint16_t> h(v.size());
   dk::fp32_to_fp16(v.data(), h.data(), v.size());
   return h;
-}
-
-// W quantized as a model file stores it (model/random_model.cc's rule: scale = max |w| / 127 per row,
-// or / 7 per group of G for INT4, rounded to F16 before the codes are computed).
-struct Int8Stored {
-  std::vector<int8_t> q;
-  std::vector<uint16_t> scale;
-};
-Int8Stored quantize_int8(const std::vector<float>& W, int N, int K) {
-  Int8Stored s{std::vector<int8_t>(size_t(N) * K), {}};
-  std::vector<float> sc(static_cast<size_t>(N));
-  for (int n = 0; n < N; ++n) {
-    float mx = 0;
-    for (int k = 0; k < K; ++k) mx = std::max(mx, std::fabs(W[size_t(n) * K + k]));
-    sc[size_t(n)] = mx > 0 ? mx / 127.0f : 1.0f;
-  }
-  s.scale = to_half(sc);
-  dk::fp16_to_fp32(s.scale.data(), sc.data(), sc.size());
-  for (int n = 0; n < N; ++n)
-    for (int k = 0; k < K; ++k)
-      s.q[size_t(n) * K + k] = int8_t(std::clamp(std::lround(W[size_t(n) * K + k] / sc[size_t(n)]), -127l, 127l));
-  return s;
-}
-
-struct Int4Stored {
-  std::vector<uint8_t> q;
-  std::vector<uint16_t> scale;
-};
-Int4Stored quantize_int4(const std::vector<float>& W, int N, int K, int G) {
-  const int groups = K / G;
-  Int4Stored s{std::vector<uint8_t>(size_t(N) * K / 2), {}};
-  std::vector<float> sc(size_t(N) * groups);
-  for (int n = 0; n < N; ++n)
-    for (int g = 0; g < groups; ++g) {
-      float mx = 0;
-      for (int k = g * G; k < (g + 1) * G; ++k) mx = std::max(mx, std::fabs(W[size_t(n) * K + k]));
-      sc[size_t(n) * groups + g] = mx > 0 ? mx / 7.0f : 1.0f;
-    }
-  s.scale = to_half(sc);
-  dk::fp16_to_fp32(s.scale.data(), sc.data(), sc.size());
-  for (int n = 0; n < N; ++n)
-    for (int k = 0; k < K; ++k) {
-      const long u = std::clamp(std::lround(W[size_t(n) * K + k] / sc[size_t(n) * groups + k / G]) + 8, 0l, 15l);
-      s.q[size_t(n) * K / 2 + k / 2] |= uint8_t(k % 2 ? u << 4 : u);
-    }
-  return s;
 }
 
 // One format's matrices: `copies` of them (cold) or one (hot).
@@ -228,12 +108,11 @@ struct Row {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Options o = parse(argc, argv);
+  Options o;
+  const bool ms_given = ds::bench::parse_gemm_bench_options(argc, argv, o, {{"--cold", &o.cold}});
+  if (o.cold && !ms_given) o.ms = {1, 8};
   const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  const int max_threads = *std::max_element(o.threads.begin(), o.threads.end());
-  std::vector<std::unique_ptr<dk::ThreadPool>> pools(size_t(max_threads) + 1);
-  for (int t : o.threads)
-    if (t > 1) pools[size_t(t)] = std::make_unique<dk::ThreadPool>(t);
+  const auto pools = ds::bench::make_pools(o.threads);
 
   std::mt19937 rng(42);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
@@ -258,7 +137,8 @@ int main(int argc, char** argv) {
       for (int i = 1, n = copies_for(c.bytes, o); i < n; ++i) c.quant.push_back(dk::pack_fp16_weights(h.data(), N, K));
       cs.push_back(std::move(c));
     }
-    const Int8Stored s8 = quantize_int8(W, N, K);
+    // W quantized as a model file stores it (model/quantize.h).
+    const ds::model::Int8Matrix s8 = ds::model::quantize_int8(W.data(), N, K);
     {
       Contender c{"int8", 0, {}, {}};
       c.quant.push_back(dk::pack_int8_weights(s8.q.data(), s8.scale.data(), N, K));
@@ -273,11 +153,11 @@ int main(int argc, char** argv) {
         cs.push_back(std::move(c));
         continue;
       }
-      const Int4Stored s4 = quantize_int4(W, N, K, G);
-      c.quant.push_back(dk::pack_int4_weights(s4.q.data(), s4.scale.data(), N, K, G));
+      const ds::model::Int4Matrix s4 = ds::model::quantize_int4(W.data(), N, K, G);
+      c.quant.push_back(dk::pack_int4_weights(s4.packed.data(), s4.scale.data(), N, K, G));
       c.bytes = c.quant[0].bytes();
       for (int i = 1, n = copies_for(c.bytes, o); i < n; ++i)
-        c.quant.push_back(dk::pack_int4_weights(s4.q.data(), s4.scale.data(), N, K, G));
+        c.quant.push_back(dk::pack_int4_weights(s4.packed.data(), s4.scale.data(), N, K, G));
       cs.push_back(std::move(c));
     }
     if (names.empty())

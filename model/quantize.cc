@@ -35,32 +35,6 @@ uint16_t block_scale(const float* w, int64_t n, float levels, float* back) {
 
 std::string_view as_bytes(const void* p, size_t n) { return {static_cast<const char*>(p), n}; }
 
-void add_matrix(SafetensorsWriter& w, const std::string& name, int64_t rows, int64_t cols, const std::vector<float>& v,
-                Precision p, int group) {
-  const std::string wn = name + ".weight";
-  switch (p) {
-    case Precision::kFp32: w.add_f32(wn, {rows, cols}, v); return;
-    case Precision::kFp16: {
-      std::vector<uint16_t> h(v.size());
-      kernels::fp32_to_fp16(v.data(), h.data(), v.size());
-      w.add_f16(wn, {rows, cols}, h);
-      return;
-    }
-    case Precision::kInt8: {
-      Int8Matrix q = quantize_int8(v.data(), rows, cols);
-      w.add(wn, Dtype::kI8, {rows, cols}, as_bytes(q.q.data(), q.q.size()));
-      w.add_f16(wn + ".scale", {rows}, q.scale);
-      return;
-    }
-    case Precision::kInt4: {
-      Int4Matrix q = quantize_int4(v.data(), rows, cols, group);
-      w.add(wn, Dtype::kU8, {rows, cols / 2}, as_bytes(q.packed.data(), q.packed.size()));
-      w.add_f16(wn + ".scale", {rows, cols / group}, q.scale);
-      return;
-    }
-  }
-}
-
 double softmax_kl(const float* p_logits, const float* q_logits, size_t n) {
   if (n == 0) return 0;
   const float pm = *std::max_element(p_logits, p_logits + n), qm = *std::max_element(q_logits, q_logits + n);
@@ -128,6 +102,32 @@ Int4Matrix quantize_int4(const float* w, int64_t rows, int64_t cols, int group) 
   return out;
 }
 
+void add_weight_matrix(SafetensorsWriter& w, const std::string& name, int64_t rows, int64_t cols,
+                       const std::vector<float>& v, Precision p, int group) {
+  const std::string wn = name + ".weight";
+  switch (p) {
+    case Precision::kFp32: w.add_f32(wn, {rows, cols}, v); return;
+    case Precision::kFp16: {
+      std::vector<uint16_t> h(v.size());
+      kernels::fp32_to_fp16(v.data(), h.data(), v.size());
+      w.add_f16(wn, {rows, cols}, h);
+      return;
+    }
+    case Precision::kInt8: {
+      Int8Matrix q = quantize_int8(v.data(), rows, cols);
+      w.add(wn, Dtype::kI8, {rows, cols}, as_bytes(q.q.data(), q.q.size()));
+      w.add_f16(wn + ".scale", {rows}, q.scale);
+      return;
+    }
+    case Precision::kInt4: {
+      Int4Matrix q = quantize_int4(v.data(), rows, cols, group);
+      w.add(wn, Dtype::kU8, {rows, cols / 2}, as_bytes(q.packed.data(), q.packed.size()));
+      w.add_f16(wn + ".scale", {rows, cols / group}, q.scale);
+      return;
+    }
+  }
+}
+
 int64_t matrix_bytes(Precision p, int64_t rows, int64_t cols, int group) {
   switch (p) {
     case Precision::kFp32: return rows * cols * 4;
@@ -190,7 +190,7 @@ SafetensorsWriter requantize(const ModelFile& src, const std::map<std::string, P
     }
     std::vector<float> v(static_cast<size_t>(mi.rows * mi.cols));
     decode_matrix_rows(src, mi, 0, mi.rows, v.data());
-    add_matrix(w, mi.name, mi.rows, mi.cols, v, p, group);
+    add_weight_matrix(w, mi.name, mi.rows, mi.cols, v, p, group);
   }
   for (const auto& [key, value] : src.metadata())
     if (key != "precision" && key != "quant") w.set_metadata(key, value);

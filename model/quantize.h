@@ -36,6 +36,13 @@ struct Int4Matrix {
 };
 Int4Matrix quantize_int4(const float* w, int64_t rows, int64_t cols, int group);
 
+// Adds the weight matrix `name`.weight [rows, cols] to `w` in precision `p`, from the row-major FP32
+// values `v`: FP32 as given, FP16 rounded to nearest even, INT8 / INT4 by quantize_int8 /
+// quantize_int4 (`group` for INT4) plus their `name`.weight.scale tensor, in SPEC.md's layouts.
+// Throws std::invalid_argument as quantize_int4 does when INT4 does not fit the shape.
+void add_weight_matrix(SafetensorsWriter& w, const std::string& name, int64_t rows, int64_t cols,
+                       const std::vector<float>& v, Precision p, int group);
+
 // Bytes a [rows, cols] matrix takes in the file at `p` (weights plus scales; alignment padding not
 // counted). `group` is the INT4 group size.
 int64_t matrix_bytes(Precision p, int64_t rows, int64_t cols, int group);

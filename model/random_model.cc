@@ -7,7 +7,7 @@
 #include <random>
 #include <vector>
 
-#include "kernels/cpu/kernels.h"
+#include "model/quantize.h"
 
 namespace ds::model {
 
@@ -33,63 +33,6 @@ class Gen {
  private:
   std::mt19937_64 rng_;
 };
-
-// Adds `name`.weight [rows, cols] in `prec` (plus its scale tensor for int8/int4).
-void add_matrix(SafetensorsWriter& w, const std::string& name, int64_t rows, int64_t cols, const std::vector<float>& v,
-                Precision prec, int group) {
-  const std::string wn = name + ".weight";
-  switch (prec) {
-    case Precision::kFp32: w.add_f32(wn, {rows, cols}, v); return;
-    case Precision::kFp16: {
-      std::vector<uint16_t> h(v.size());
-      kernels::fp32_to_fp16(v.data(), h.data(), v.size());
-      w.add_f16(wn, {rows, cols}, h);
-      return;
-    }
-    case Precision::kInt8: {
-      std::string q(static_cast<size_t>(rows * cols), '\0');
-      std::vector<float> scale(static_cast<size_t>(rows));
-      for (int64_t r = 0; r < rows; ++r) {
-        float mx = 0;
-        for (int64_t k = 0; k < cols; ++k) mx = std::max(mx, std::fabs(v[size_t(r * cols + k)]));
-        scale[size_t(r)] = mx > 0 ? mx / 127.0f : 1.0f;
-      }
-      std::vector<uint16_t> sh(scale.size());
-      kernels::fp32_to_fp16(scale.data(), sh.data(), sh.size());
-      kernels::fp16_to_fp32(sh.data(), scale.data(), sh.size());  // quantize against the stored scale
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t k = 0; k < cols; ++k)
-          q[size_t(r * cols + k)] = static_cast<char>(static_cast<int8_t>(
-              std::clamp(std::lround(v[size_t(r * cols + k)] / scale[size_t(r)]), -127l, 127l)));
-      w.add(wn, Dtype::kI8, {rows, cols}, q);
-      w.add_f16(wn + ".scale", {rows}, sh);
-      return;
-    }
-    case Precision::kInt4: {
-      const int64_t groups = cols / group;
-      std::vector<float> scale(static_cast<size_t>(rows * groups));
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t g = 0; g < groups; ++g) {
-          float mx = 0;
-          for (int64_t k = g * group; k < (g + 1) * group; ++k) mx = std::max(mx, std::fabs(v[size_t(r * cols + k)]));
-          scale[size_t(r * groups + g)] = mx > 0 ? mx / 7.0f : 1.0f;
-        }
-      std::vector<uint16_t> sh(scale.size());
-      kernels::fp32_to_fp16(scale.data(), sh.data(), sh.size());
-      kernels::fp16_to_fp32(sh.data(), scale.data(), sh.size());
-      std::string q(static_cast<size_t>(rows * cols / 2), '\0');
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t k = 0; k < cols; ++k) {
-          long u = std::clamp(std::lround(v[size_t(r * cols + k)] / scale[size_t(r * groups + k / group)]) + 8, 0l, 15l);
-          auto& byte = reinterpret_cast<uint8_t&>(q[size_t(r * cols / 2 + k / 2)]);
-          byte = static_cast<uint8_t>(k % 2 ? (byte | (u << 4)) : (byte | u));
-        }
-      w.add(wn, Dtype::kU8, {rows, cols / 2}, q);
-      w.add_f16(wn + ".scale", {rows, groups}, sh);
-      return;
-    }
-  }
-}
 
 }  // namespace
 
@@ -138,7 +81,7 @@ SafetensorsWriter make_random_model(const RandomModelSpec& spec) {
     Precision p = it != spec.overrides.end() ? it->second : spec.precision;
     any_int4 |= p == Precision::kInt4;
     precision[name] = precision_name(p);
-    add_matrix(w, name, rows, cols, gen.normal(size_t(rows * cols), std), p, spec.int4_group_size);
+    add_weight_matrix(w, name, rows, cols, gen.normal(size_t(rows * cols), std), p, spec.int4_group_size);
   };
   auto vec = [&](const std::string& name, std::vector<int64_t> shape, double std, double mean) {
     int64_t n = 1;

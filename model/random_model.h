@@ -1,6 +1,7 @@
 // Random (untrained) model files for tests and benchmarks: a complete, valid file per SPEC.md
 // written with SafetensorsWriter, weights drawn with scales that keep attention, importance and
-// gates non-trivial (so a wrong forward pass shows).
+// gates non-trivial (so a wrong forward pass shows). Matrices in FP16 / INT8 / INT4 are encoded by
+// model/quantize.h's add_weight_matrix, as `deepseek quantize` writes them.
 #pragma once
 
 #include <cstdint>

@@ -197,7 +197,9 @@ TEST(QuantizeCli, GenerousBudgetQuantizesButNeverQAndKAndTheFileRunsInAPipeline)
   int quantized = 0;
   for (const model::MatrixInfo& mi : m->matrices()) {
     const bool qk = mi.name.ends_with(".q") || mi.name.ends_with(".k") || mi.name == "embed";
-    if (qk) EXPECT_EQ(mi.precision, Precision::kFp16) << mi.name;
+    if (qk) {
+      EXPECT_EQ(mi.precision, Precision::kFp16) << mi.name;
+    }
     quantized += mi.precision == Precision::kInt4 || mi.precision == Precision::kInt8;
   }
   EXPECT_EQ(quantized, 12);  // 2 layers x (global v, o + local v, o + ffn up, down)

@@ -22,37 +22,16 @@
 // one copy of an inline function, and it must not be the AVX2 one).
 #include <immintrin.h>
 
+#include "kernels/cpu/avx2_gemm.h"
 #include "kernels/cpu/avx2_kernels.h"
-#include "kernels/cpu/parallel.h"
-#include "kernels/cpu/thread_pool.h"
+#include "kernels/cpu/gemm_common.h"
 
 namespace ds::kernels::avx2 {
 namespace {
 
-constexpr int kNr = PackedMatrix::kPanel;  // 24 = 3 ymm
-constexpr int kMr = 4;
-constexpr int kKcMax = 256;  // B block kc x 24 floats = 24 KiB: fits L1 beside the A rows
+// Panel and block sizes, tile stores and the thread split: avx2_gemm.h (shared with quant_gemm_avx2.cc).
 constexpr int kDotMaxM = 15;  // up to here the no-packing dot path beats packing per call (README)
 constexpr int kDotMaxN = 16;  // a 24-wide panel would be mostly padding (e.g. the N = 1 importance scorer)
-constexpr double kMinFlopsPerThread = 1.0e5;  // below this a second thread costs more than it gives
-
-inline int imin(int a, int b) { return a < b ? a : b; }
-
-inline __m256i tail_mask(int lanes) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
-// Stores one 8-wide accumulator to c[0..lanes), adding the old value when `add`.
-inline void store_part(float* c, __m256 v, int lanes, bool add) {
-  if (lanes >= 8) {
-    if (add) v = _mm256_add_ps(v, _mm256_loadu_ps(c));
-    _mm256_storeu_ps(c, v);
-  } else if (lanes > 0) {
-    const __m256i m = tail_mask(lanes);
-    if (add) v = _mm256_add_ps(v, _mm256_maskload_ps(c, m));
-    _mm256_maskstore_ps(c, m, v);
-  }
-}
 
 // C[MR, nv] (+)= A[MR, kc] @ panel^T, panel = kc x 24 floats (k-major, 32-byte aligned).
 template <int MR>
@@ -74,13 +53,7 @@ void micro_kernel(int kc, const float* a, size_t lda, const float* bp, float* c,
       acc[r][2] = _mm256_fmadd_ps(av, b2, acc[r][2]);
     }
   }
-#pragma GCC unroll 4
-  for (int r = 0; r < MR; ++r) {
-    float* row = c + r * ldc;
-    store_part(row, acc[r][0], nv, add);
-    store_part(row + 8, acc[r][1], nv - 8, add);
-    store_part(row + 16, acc[r][2], nv - 16, add);
-  }
+  store_tile<MR>(acc, c, ldc, nv, add);
 }
 
 void micro_kernel_rows(int rows, int kc, const float* a, size_t lda, const float* bp, float* c, size_t ldc, int nv,
@@ -184,10 +157,9 @@ void packed_range(int M, int N, int K, const float* A, size_t lda, const float* 
                   size_t packed_k, float* C, size_t ldc, bool accumulate, int p0, int p1) {
   if (M == 1 && packed) return packed_gemv(N, K, A, packed, packed_k, C, accumulate, p0, p1);
   alignas(64) float buf[kKcMax * kNr];
-  const int kblocks = (K + kKcMax - 1) / kKcMax;
-  const int kc_even = ((K + kblocks - 1) / kblocks + 7) & ~7;  // equal blocks, a multiple of 8
-  for (int k0 = 0; k0 < K; k0 += kc_even) {
-    const int kc = imin(kc_even, K - k0);
+  const int step = k_block_step(K);
+  for (int k0 = 0; k0 < K; k0 += step) {
+    const int kc = imin(step, K - k0);
     const bool add = accumulate || k0 > 0;
     for (int p = p0; p < p1; ++p) {
       const int n0 = p * kNr, nv = imin(kNr, N - n0);
@@ -198,10 +170,7 @@ void packed_range(int M, int N, int K, const float* A, size_t lda, const float* 
         pack_panel(B + size_t(n0) * ldb + k0, ldb, nv, kc, buf);
         bp = buf;
       }
-      for (int m = 0; m < M; m += kMr) {
-        micro_kernel_rows(imin(kMr, M - m), kc, A + size_t(m) * lda + k0, lda, bp, C + size_t(m) * ldc + n0, ldc,
-                          nv, add);
-      }
+      panel_tiles(M, kc, A + k0, lda, bp, C + n0, ldc, nv, add);
     }
   }
 }
@@ -240,7 +209,7 @@ void dot_tile(int K, const float* a, size_t lda, const float* b, size_t ldb, flo
     }
   }
   if (k < K) {
-    const __m256i m = tail_mask(K - k);
+    const __m256i m = tail_mask8(K - k);
     __m256 bv[NR];
 #pragma GCC unroll 8
     for (int j = 0; j < NR; ++j) bv[j] = _mm256_maskload_ps(b + j * ldb + k, m);
@@ -306,20 +275,6 @@ void dot_range(int M, int K, const float* A, size_t lda, const float* B, size_t 
   }
 }
 
-int threads_for(const ThreadPool* pool, int M, int N, int K) {
-  if (!pool) return 1;
-  const double flops = 2.0 * M * N * K;
-  int t = pool->size();
-  while (t > 1 && flops / t < kMinFlopsPerThread) --t;
-  return t;
-}
-
-void zero_or_keep(int M, int N, float* C, size_t ldc, bool accumulate) {
-  if (accumulate) return;
-  for (int m = 0; m < M; ++m)
-    for (int n = 0; n < N; ++n) C[size_t(m) * ldc + n] = 0.0f;
-}
-
 // All M rows x N columns of the dot path, split across `workers` by rows, in units of 3 (the tile height).
 void dot_rows(ThreadPool* workers, int M, int N, int K, const float* A, size_t lda, const float* B, size_t ldb,
               float* C, size_t ldc, bool add) {
@@ -346,9 +301,8 @@ void packed_small_n(ThreadPool* workers, int M, int N, int K, const float* A, si
 
 void gemm_impl(int M, int N, int K, const float* A, int lda, const float* B, int ldb, const float* packed,
                int packed_k, float* C, int ldc, bool accumulate, ThreadPool* pool) {
-  if (M <= 0 || N <= 0) return;
-  if (K <= 0) return zero_or_keep(M, N, C, size_t(ldc), accumulate);
-  ThreadPool* const workers = threads_for(pool, M, N, K) > 1 ? pool : nullptr;
+  if (gemm_degenerate(M, N, K, C, size_t(ldc), accumulate)) return;
+  ThreadPool* const workers = gemm_workers(pool, M, N, K, kMinFlopsPerThread);
   if (!packed && (M <= kDotMaxM || N <= kDotMaxN)) {
     if (!workers || N >= 16 * workers->size()) {
       // Units of 8 columns so every range runs full 1x8 tiles.
@@ -374,29 +328,17 @@ void gemm_impl(int M, int N, int K, const float* A, int lda, const float* B, int
                    int(u0) * 2, imin(panels, int(u1) * 2));
     };
     run_ranges(workers, size_t(panels + 1) / 2, body);
-  } else if (!workers || panels >= 2 * workers->size()) {
-    auto body = [&](size_t p0, size_t p1) {
-      packed_range(M, N, K, A, size_t(lda), B, size_t(ldb), packed, size_t(packed_k), C, size_t(ldc), accumulate,
-                   int(p0), int(p1));
-    };
-    run_ranges(workers, size_t(panels), body);
   } else {
-    // Few panels, many rows: split M instead (each range packs the same panels; N is small here).
-    auto body = [&](size_t t0, size_t t1) {
-      const int m0 = int(t0) * kMr, m1 = imin(M, int(t1) * kMr);
+    // With few panels the row parts each pack the same panels (N is small then).
+    auto range = [&](int m0, int m1, int p0, int p1) {
       packed_range(m1 - m0, N, K, A + size_t(m0) * lda, size_t(lda), B, size_t(ldb), packed, size_t(packed_k),
-                   C + size_t(m0) * ldc, size_t(ldc), accumulate, 0, panels);
+                   C + size_t(m0) * ldc, size_t(ldc), accumulate, p0, p1);
     };
-    run_ranges(workers, size_t(M + kMr - 1) / kMr, body);
+    split_panels_or_rows(workers, M, panels, range);
   }
 }
 
-// Rows of A per gemm_impl call. Each call keeps an M x kc block of A in L2 (kc <= 256); with thousands
-// of rows (long sequences, big batches) that block spills and the GEMM turns bandwidth-bound.
-// Measured with 2 threads at K = 384/1536: 95-155 GFLOP/s for M = 8192-16384 in one call, 175-213 in
-// blocks of 256 rows (bench/RESULTS.md); at M <= 2048 blocks are as fast or faster.
-constexpr int kRowBlock = 256;
-
+// Rows of A per gemm_impl call: kRowBlock (avx2_gemm.h says why).
 void gemm_row_blocks(int M, int N, int K, const float* A, int lda, const float* B, int ldb, const float* packed,
                      int packed_k, float* C, int ldc, bool accumulate, ThreadPool* pool) {
   for (int m0 = 0; m0 < M; m0 += kRowBlock) {

@@ -3,9 +3,9 @@
 // Not tuned; it exists so a non-AVX2 machine is slow rather than unusable.
 #include <algorithm>
 
+#include "kernels/cpu/gemm_common.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/portable_kernels.h"
-#include "kernels/cpu/thread_pool.h"
 
 namespace ds::kernels::portable {
 namespace {
@@ -43,14 +43,7 @@ void packed_range(int M, int N, int K, const float* A, size_t lda, const float* 
         for (int j = 0; j < kNr; ++j)
           for (int k = 0; k < kc; ++k) buf[k * kNr + j] = j < nv ? B[size_t(n0 + j) * ldb + k0 + k] : 0.0f;
       }
-      for (int m = 0; m < M; m += kMr) {
-        const float* a = A + size_t(m) * lda + k0;
-        float* c = C + size_t(m) * ldc + n0;
-        if (M - m >= 2)
-          micro_kernel<2>(kc, a, lda, bp, c, ldc, nv, add);
-        else
-          micro_kernel<1>(kc, a, lda, bp, c, ldc, nv, add);
-      }
+      panel_tiles(M, kc, A + k0, lda, bp, C + n0, ldc, nv, add);
     }
   }
 }
@@ -68,13 +61,8 @@ float dot(const float* a, const float* b, int K) {
 
 void gemm_impl(int M, int N, int K, const float* A, int lda, const float* B, int ldb, const float* packed,
                int packed_k, float* C, int ldc, bool accumulate, ThreadPool* pool) {
-  if (M <= 0 || N <= 0) return;
-  if (K <= 0) {
-    if (!accumulate)
-      for (int m = 0; m < M; ++m) std::fill(C + size_t(m) * ldc, C + size_t(m) * ldc + N, 0.0f);
-    return;
-  }
-  ThreadPool* const workers = 2.0 * M * N * K >= 4e5 ? pool : nullptr;  // small products: one thread
+  if (gemm_degenerate(M, N, K, C, size_t(ldc), accumulate)) return;
+  ThreadPool* const workers = gemm_workers(pool, M, N, K, kMinFlopsPerThread);
   if (M == 1 && !packed) {
     // GEMV: packing would cost as much as the product.
     auto body = [&](size_t n0, size_t n1) {

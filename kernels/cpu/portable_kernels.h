@@ -6,6 +6,9 @@
 
 namespace ds::kernels::portable {
 
+// The GEMMs (FP32 and quantized) run on one thread below this many flops per thread (gemm_workers).
+constexpr double kMinFlopsPerThread = 2.0e5;
+
 void gemm_nt(int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C, int ldc,
              bool accumulate, ThreadPool* pool);
 void gemm_packed(int M, int N, int K, const float* A, int lda, const PackedMatrix& B, float* C, int ldc,

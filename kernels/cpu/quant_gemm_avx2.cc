@@ -19,33 +19,15 @@
 // Like the other AVX2 files it instantiates no std:: templates (see kernels/cpu/README.md).
 #include <immintrin.h>
 
+#include "kernels/cpu/avx2_gemm.h"
 #include "kernels/cpu/avx2_kernels.h"
-#include "kernels/cpu/avx2_math.h"
-#include "kernels/cpu/parallel.h"
-#include "kernels/cpu/thread_pool.h"
+#include "kernels/cpu/gemm_common.h"
 
 namespace ds::kernels::avx2 {
 namespace {
 
-constexpr int kNr = QuantMatrix::kPanel;  // 24 = 3 ymm
-constexpr int kMr = 4;                    // micro-kernel rows (gemm_avx2.cc)
-constexpr int kKcMax = 256;
+// Panel and block sizes (gemm_packed's), tile stores and the thread split: avx2_gemm.h.
 constexpr int kWidenMaxM = 15;  // FP16 / INT8 with M <= this: weights widened in registers per 4-row tile
-constexpr int kRowBlock = 256;  // rows per pass, as gemm_avx2.cc (the M x kc block of A stays in L2)
-constexpr double kMinFlopsPerThread = 1.0e5;
-
-inline int imin(int a, int b) { return a < b ? a : b; }
-
-inline void store_part(float* c, __m256 v, int lanes, bool add) {
-  if (lanes >= 8) {
-    if (add) v = _mm256_add_ps(v, _mm256_loadu_ps(c));
-    _mm256_storeu_ps(c, v);
-  } else if (lanes > 0) {
-    const __m256i m = tail_mask8(lanes);
-    if (add) v = _mm256_add_ps(v, _mm256_maskload_ps(c, m));
-    _mm256_maskstore_ps(c, m, v);
-  }
-}
 
 // 8 codes (rows j..j+7 of a panel at one k) as floats.
 inline __m256 widen_i8(const int8_t* p) {
@@ -140,10 +122,9 @@ void decode_block(const QuantMatrix& B, const Panel& pn, int k0, int kc, float* 
 void decoded_range(int M, int N, int K, const float* A, size_t lda, const QuantMatrix& B, float* C, size_t ldc,
                    bool accumulate, int p0, int p1) {
   alignas(64) float buf[kKcMax * kNr];
-  const int kblocks = (K + kKcMax - 1) / kKcMax;
-  const int kc_even = ((K + kblocks - 1) / kblocks + 7) & ~7;  // gemm_packed's blocks: equal, multiples of 8
-  for (int k0 = 0; k0 < K; k0 += kc_even) {
-    const int kc = imin(kc_even, K - k0);
+  const int step = k_block_step(K);  // gemm_packed's blocks: equal, multiples of 8
+  for (int k0 = 0; k0 < K; k0 += step) {
+    const int kc = imin(step, K - k0);
     const bool add = accumulate || k0 > 0;
     for (int p = p0; p < p1; ++p) {
       const int n0 = p * kNr;
@@ -193,13 +174,7 @@ void widen_tile(const QuantMatrix& B, const Panel& pn, int K, const float* a, si
       acc[r][2] = _mm256_mul_ps(acc[r][2], s2);
     }
   }
-#pragma GCC unroll 4
-  for (int r = 0; r < MR; ++r) {
-    float* row = c + r * ldc;
-    store_part(row, acc[r][0], nv, add);
-    store_part(row + 8, acc[r][1], nv - 8, add);
-    store_part(row + 16, acc[r][2], nv - 16, add);
-  }
+  store_tile<MR>(acc, c, ldc, nv, add);
 }
 
 void widened_range(int M, int N, int K, const float* A, size_t lda, const QuantMatrix& B, float* C, size_t ldc,
@@ -312,17 +287,9 @@ void gemv_range(int N, int K, const float* x, const QuantMatrix& B, float* y, bo
 
 // ---------------------------------------------------------------------------------------------
 
-int threads_for(const ThreadPool* pool, int M, int N, int K) {
-  if (!pool) return 1;
-  const double flops = 2.0 * M * N * K;
-  int t = pool->size();
-  while (t > 1 && flops / t < kMinFlopsPerThread) --t;
-  return t;
-}
-
 void quant_impl(int M, int N, int K, const float* A, size_t lda, const QuantMatrix& B, float* C, size_t ldc,
                 bool accumulate, ThreadPool* pool) {
-  ThreadPool* const workers = threads_for(pool, M, N, K) > 1 ? pool : nullptr;
+  ThreadPool* const workers = gemm_workers(pool, M, N, K, kMinFlopsPerThread);
   const int panels = (N + kNr - 1) / kNr;
   if (M == 1) {
     auto body = [&](size_t p0, size_t p1) { gemv_range(N, K, A, B, C, accumulate, int(p0), int(p1)); };
@@ -331,32 +298,20 @@ void quant_impl(int M, int N, int K, const float* A, size_t lda, const QuantMatr
   }
   // Widening in registers wins over a widening pass for FP16 and INT8 while M is small; INT4 needs
   // about twice the integer work per weight, which the FMAs no longer hide (README, measured).
-  void (*const range)(int, int, int, const float*, size_t, const QuantMatrix&, float*, size_t, bool, int, int) =
+  void (*const kernel)(int, int, int, const float*, size_t, const QuantMatrix&, float*, size_t, bool, int, int) =
       M <= kWidenMaxM && B.format() != WeightFormat::kInt4 ? widened_range : decoded_range;
-  if (!workers || panels >= 2 * workers->size()) {
-    auto body = [&](size_t p0, size_t p1) { range(M, N, K, A, lda, B, C, ldc, accumulate, int(p0), int(p1)); };
-    run_ranges(workers, size_t(panels), body);
-  } else {
-    // Few panels, many rows: split M (each range widens the same few panels).
-    auto body = [&](size_t t0, size_t t1) {
-      const int m0 = int(t0) * kMr, m1 = imin(M, int(t1) * kMr);
-      range(m1 - m0, N, K, A + size_t(m0) * lda, lda, B, C + size_t(m0) * ldc, ldc, accumulate, 0, panels);
-    };
-    run_ranges(workers, size_t(M + kMr - 1) / kMr, body);
-  }
+  // With few panels the row parts each widen the same panels.
+  auto range = [&](int m0, int m1, int p0, int p1) {
+    kernel(m1 - m0, N, K, A + size_t(m0) * lda, lda, B, C + size_t(m0) * ldc, ldc, accumulate, p0, p1);
+  };
+  split_panels_or_rows(workers, M, panels, range);
 }
 
 }  // namespace
 
 void gemm_quant(int M, int N, int K, const float* A, int lda, const QuantMatrix& B, float* C, int ldc, bool accumulate,
                 ThreadPool* pool) {
-  if (M <= 0 || N <= 0) return;
-  if (K <= 0) {
-    if (!accumulate)
-      for (int m = 0; m < M; ++m)
-        for (int n = 0; n < N; ++n) C[size_t(m) * size_t(ldc) + size_t(n)] = 0.0f;
-    return;
-  }
+  if (gemm_degenerate(M, N, K, C, size_t(ldc), accumulate)) return;
   for (int m0 = 0; m0 < M; m0 += kRowBlock) {
     quant_impl(imin(kRowBlock, M - m0), N, K, A + size_t(m0) * size_t(lda), size_t(lda), B,
                C + size_t(m0) * size_t(ldc), size_t(ldc), accumulate, pool);

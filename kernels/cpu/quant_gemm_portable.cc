@@ -4,9 +4,9 @@
 // than unusable, and so DS_KERNELS=portable runs quantized models.
 #include <algorithm>
 
+#include "kernels/cpu/gemm_common.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/portable_kernels.h"
-#include "kernels/cpu/thread_pool.h"
 
 namespace ds::kernels::portable {
 namespace {
@@ -57,13 +57,8 @@ void decode_block(const QuantMatrix& B, int p, int k0, int kc, float* dst) {
 
 void gemm_quant(int M, int N, int K, const float* A, int lda, const QuantMatrix& B, float* C, int ldc, bool accumulate,
                 ThreadPool* pool) {
-  if (M <= 0 || N <= 0) return;
-  if (K <= 0) {
-    if (!accumulate)
-      for (int m = 0; m < M; ++m) std::fill(C + size_t(m) * ldc, C + size_t(m) * ldc + N, 0.0f);
-    return;
-  }
-  ThreadPool* const workers = 2.0 * M * N * K >= 4e5 ? pool : nullptr;  // small products: one thread
+  if (gemm_degenerate(M, N, K, C, size_t(ldc), accumulate)) return;
+  ThreadPool* const workers = gemm_workers(pool, M, N, K, kMinFlopsPerThread);
   auto body = [&](size_t p0, size_t p1) {
     alignas(64) float buf[kKc * kNr];
     for (int k0 = 0; k0 < K; k0 += kKc) {
