@@ -154,19 +154,6 @@ std::string see_doctor_text(const std::string& text, const std::string& language
   return out;
 }
 
-// The non-empty lines of `text`.
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t nl = text.find('\n', start);
-    if (nl == std::string::npos) nl = text.size();
-    if (nl > start) out.push_back(text.substr(start, nl - start));
-    start = nl + 1;
-  }
-  return out;
-}
-
 // At most `max_bytes` of `text` on one line, cut at a character boundary, "..." when cut.
 std::string excerpt(const std::string& text, size_t max_bytes) {
   std::string one = text;
@@ -399,6 +386,19 @@ void print_why(std::ostream& out, const Answer& a, const std::map<std::string, s
   for (size_t i = 0; i < a.stage_ms.size(); ++i)
     out << (i ? ", " : "") << a.stage_ms[i].first << " " << ms_text(a.stage_ms[i].second);
   out << " ms (total " << ms_text(a.latency_ms) << ")\n";
+}
+
+// The non-empty lines of `text`.
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string::npos) nl = text.size();
+    if (nl > start) out.push_back(text.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return out;
 }
 
 }  // namespace ds::medqa

@@ -78,4 +78,7 @@ void print_why(std::ostream& out, const Answer& a, const std::map<std::string, s
 // The same as a JSON object.
 nlohmann::ordered_json why_json(const Answer& a, const std::map<std::string, std::string>& settings);
 
+// The non-empty lines of `text` (KB fields keep one step per line).
+std::vector<std::string> lines_of(const std::string& text);
+
 }  // namespace ds::medqa

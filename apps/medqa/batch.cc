@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "answer.h"
+
 namespace ds::medqa {
 
 namespace {
@@ -27,18 +29,6 @@ std::vector<std::string> split_commas(const std::string& s) {
 }
 
 double round_ms(double ms) { return std::round(ms * 100) / 100; }
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t nl = text.find('\n', start);
-    if (nl == std::string::npos) nl = text.size();
-    if (nl > start) out.push_back(text.substr(start, nl - start));
-    start = nl + 1;
-  }
-  return out;
-}
 
 std::string level_word(const std::string& level, bool zh) {
   if (level == "emergency") return zh ? "紧急" : "Emergency";
