@@ -277,6 +277,19 @@ PathSpec parse_path_object(const json& p, const ModelConfig& config, const std::
   return s;
 }
 
+// A segment_labels head's `lexical` object {"buckets": B, "dim": E, "max_n": N} (SPEC.md section 3).
+LexicalSpec parse_lexical(const json& v, const std::string& where, const std::string& file) {
+  if (!v.is_object())
+    throw ModelError(file, where, "expected {\"buckets\": B, \"dim\": E, \"max_n\": N}, got " + v.dump());
+  Fields f(v, where, file);
+  f.only({"buckets", "dim", "max_n"});
+  LexicalSpec s;
+  s.buckets = static_cast<int>(f.integer("buckets", 1, 1 << 24));
+  s.dim = static_cast<int>(f.integer("dim", 1, 4096));
+  s.max_n = static_cast<int>(f.integer("max_n", 1, 4));
+  return s;
+}
+
 }  // namespace
 
 std::map<std::string, PathSpec> parse_paths(const std::string& text, const ModelConfig& config, const std::string& file) {
@@ -325,19 +338,23 @@ std::vector<HeadDef> parse_heads(const std::string& text, const std::string& fil
     else if (type == "embedding") d.type = HeadType::kEmbedding;
     else if (type == "mlm") d.type = HeadType::kMlm;
     else g.fail("type", "'" + type + "' is not one of token_tags, segment_labels, sequence_classes, embedding, mlm");
+    if (h.contains("lexical") && d.type != HeadType::kSegmentLabels)
+      g.fail("lexical", std::string("only segment_labels heads may have a lexical bag, this head is ") + head_type_name(d.type));
     if (d.type == HeadType::kEmbedding) {
       g.only({"name", "type", "dim"});
       d.dim = static_cast<int>(g.integer("dim", 1, kMaxDim));
     } else if (d.type == HeadType::kMlm) {
       g.only({"name", "type"});
     } else {
-      g.only({"name", "type", "labels"});
+      if (d.type == HeadType::kSegmentLabels) g.only({"name", "type", "labels", "lexical"});
+      else g.only({"name", "type", "labels"});
       const json& labels = g.get("labels");
       if (!labels.is_array() || labels.empty()) g.fail("labels", "expected a non-empty array of label names");
       for (const json& l : labels) {
         if (!l.is_string()) g.fail("labels", "holds " + l.dump() + ", not a string");
         d.labels.push_back(l.get<std::string>());
       }
+      if (auto lx = h.find("lexical"); lx != h.end()) d.lexical = parse_lexical(*lx, where + ".lexical", file);
     }
     heads.push_back(std::move(d));
   }

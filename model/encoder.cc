@@ -134,7 +134,7 @@ std::vector<SequenceOutput> Encoder::encode(std::span<const SequenceInput> batch
         std::memcpy(hidden.data.data() + size_t(i) * D, z.data() + row * D, size_t(D) * sizeof(float));
       }
     }
-    run_heads(weights_->heads, hidden.data.data(), T, D, batch[b].segments, out[b].heads, pool);
+    run_heads(weights_->heads, hidden.data.data(), T, D, batch[b].ids, batch[b].segments, out[b].heads, pool);
     if (req.hidden) out[b].hidden = std::move(hidden);
   }
   return out;

@@ -37,8 +37,13 @@ EncoderWeights::EncoderWeights(const ModelFile& file) : embed(file, file.matrix(
   final_norm = f32(file, "final_norm.weight");
   for (const HeadDef& d : file.heads()) {
     if (d.type == HeadType::kMlm) continue;
-    HeadWeights h{d, f32(file, "heads." + d.name + ".weight"), {}};
-    if (d.type != HeadType::kEmbedding) h.bias = f32(file, "heads." + d.name + ".bias");
+    const std::string p = "heads." + d.name;
+    HeadWeights h{d, f32(file, p + ".weight"), {}};
+    if (d.type != HeadType::kEmbedding) h.bias = f32(file, p + ".bias");
+    if (d.lexical) {
+      h.lexical_embed.emplace(file, file.matrix(p + ".lexical.embed"));
+      h.lexical_proj = f32(file, p + ".lexical.proj.weight");
+    }
     heads.push_back(std::move(h));
   }
   // SPEC.md section 3: inv_freq_i = 1 / rope_theta^(2i/dh) as FP32. Evaluated in double and rounded

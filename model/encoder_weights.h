@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "model/linear.h"
@@ -11,12 +12,12 @@
 
 namespace ds::model {
 
-// Token embedding rows, gathered one at a time; F32 rows are copied from the mapping, other
-// precisions decoded per row (SPEC.md: "rows are converted when gathered").
+// Token embedding rows (or lexical-bag table rows), gathered one at a time; F32 rows are copied from
+// the mapping, other precisions decoded per row (SPEC.md: "rows are converted when gathered").
 class Embedding {
  public:
   Embedding(const ModelFile& file, const MatrixInfo& m) : file_(&file), m_(&m) {}
-  // out[0..D) = E[id]. `id` must be in [0, V).
+  // out[0..D) = E[id]. `id` must be in [0, rows).
   void gather(int32_t id, float* out) const { decode_matrix_rows(*file_, *m_, id, 1, out); }
 
  private:
@@ -37,6 +38,9 @@ struct HeadWeights {
   HeadDef def;
   F32Tensor weight;  // [C or E, D]
   F32Tensor bias;    // [C]; empty for embedding heads
+  // A segment_labels head's lexical bag (def.lexical set): table [B, E], any precision, and proj [C, E].
+  std::optional<Embedding> lexical_embed = std::nullopt;
+  F32Tensor lexical_proj = {};
 };
 
 struct EncoderWeights {

@@ -26,10 +26,47 @@ void linear_row(const float* x, const HeadWeights& h, int C, int D, float* out) 
     for (int c = 0; c < C; ++c) out[c] += h.bias.data()[c];
 }
 
+// out[c] += proj[c] . u, u the mean of the lexical table's rows over the span's features (SPEC.md
+// section 3). Like mean_rows, the mean is accumulated in double.
+void add_lexical_row(const HeadWeights& h, std::span<const int32_t> ids, int begin, int end, int C, float* out) {
+  const LexicalSpec& spec = *h.def.lexical;
+  const std::vector<uint64_t> features = lexical_features(ids, begin, end, spec);
+  if (features.empty()) return;
+  const int E = spec.dim;
+  std::vector<double> acc(size_t(E), 0.0);
+  std::vector<float> row(static_cast<size_t>(E));
+  for (uint64_t f : features) {
+    h.lexical_embed->gather(static_cast<int32_t>(f), row.data());
+    for (int k = 0; k < E; ++k) acc[size_t(k)] += row[size_t(k)];
+  }
+  std::vector<float> u(static_cast<size_t>(E));
+  for (int k = 0; k < E; ++k) u[size_t(k)] = static_cast<float>(acc[size_t(k)] / double(features.size()));
+  kernels::gemm_nt(1, C, E, u.data(), E, h.lexical_proj.data(), E, out, C, /*accumulate=*/true, nullptr);
+}
+
 }  // namespace
 
-void run_heads(const std::vector<HeadWeights>& heads, const float* z, int T, int D, std::span<const TokenRange> segments,
-               std::map<std::string, Output>& out, kernels::ThreadPool* pool) {
+uint64_t lexical_bucket(int n, const int32_t* gram, uint64_t buckets) {
+  uint64_t h = static_cast<uint64_t>(n);
+  for (int j = 0; j < n; ++j) h = (h ^ static_cast<uint64_t>(gram[j])) * 0x100000001B3ull;
+  h ^= h >> 33;
+  h *= 0xFF51AFD7ED558CCDull;
+  h ^= h >> 33;
+  h *= 0xC4CEB9FE1A85EC53ull;
+  h ^= h >> 33;
+  return h % buckets;
+}
+
+std::vector<uint64_t> lexical_features(std::span<const int32_t> ids, int begin, int end, const LexicalSpec& spec) {
+  std::vector<uint64_t> out;
+  for (int n = 1; n <= spec.max_n; ++n)
+    for (int i = begin; i + n <= end; ++i)
+      out.push_back(lexical_bucket(n, ids.data() + i, static_cast<uint64_t>(spec.buckets)));
+  return out;
+}
+
+void run_heads(const std::vector<HeadWeights>& heads, const float* z, int T, int D, std::span<const int32_t> ids,
+               std::span<const TokenRange> segments, std::map<std::string, Output>& out, kernels::ThreadPool* pool) {
   for (const HeadWeights& h : heads) {
     Output& o = out[h.def.name];
     const int C = h.def.type == HeadType::kEmbedding ? h.def.dim : static_cast<int>(h.def.labels.size());
@@ -50,6 +87,7 @@ void run_heads(const std::vector<HeadWeights>& heads, const float* z, int T, int
           if (segments[s].end <= segments[s].begin) continue;  // an empty span gives zeros
           std::vector<float> m = mean_rows(z, segments[s].begin, segments[s].end, D);
           linear_row(m.data(), h, C, D, o.data.data() + s * C);
+          if (h.def.lexical) add_lexical_row(h, ids, segments[s].begin, segments[s].end, C, o.data.data() + s * C);
         }
         break;
       case HeadType::kSequenceClasses:

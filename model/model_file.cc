@@ -97,17 +97,17 @@ void ModelFile::validate() {
   TensorChecker check(h, file);
   std::set<std::string> matrix_names;
 
-  auto add_matrix = [&](const std::string& name, int64_t rows, int64_t cols) {
+  auto add_matrix = [&](const std::string& name, int64_t rows, int64_t cols, const std::string& because = "the config implies") {
     matrix_names.insert(name);
     auto p = precision.find(name);
     if (p == precision.end()) throw ModelError(file, "precision key '" + name + "'", "missing (every weight matrix needs a precision)");
     MatrixInfo m{name, rows, cols, p->second, nullptr, nullptr};
     const std::string w = name + ".weight", reason = std::string("precision '") + precision_name(m.precision) + "'";
     switch (m.precision) {
-      case Precision::kFp32: m.weight = &check.require({w, {rows, cols}}, Dtype::kF32, reason); break;
-      case Precision::kFp16: m.weight = &check.require({w, {rows, cols}}, Dtype::kF16, reason); break;
+      case Precision::kFp32: m.weight = &check.require({w, {rows, cols}, because}, Dtype::kF32, reason); break;
+      case Precision::kFp16: m.weight = &check.require({w, {rows, cols}, because}, Dtype::kF16, reason); break;
       case Precision::kInt8:
-        m.weight = &check.require({w, {rows, cols}}, Dtype::kI8, reason);
+        m.weight = &check.require({w, {rows, cols}, because}, Dtype::kI8, reason);
         m.scale = &check.require({w + ".scale", {rows}, "int8 per-channel scales imply"}, Dtype::kF16, reason);
         break;
       case Precision::kInt4: {
@@ -159,10 +159,17 @@ void ModelFile::validate() {
       case HeadType::kSegmentLabels:
       case HeadType::kSequenceClasses: {
         const int64_t C = static_cast<int64_t>(hd.labels.size());
-        why += ", " + std::to_string(C) + " labels) implies";
-        add_f32(p + ".weight", {C, D}, why);
-        add_f32(p + ".bias", {C}, why);
+        why += ", " + std::to_string(C) + " labels";
+        add_f32(p + ".weight", {C, D}, why + ") implies");
+        add_f32(p + ".bias", {C}, why + ") implies");
         f32_matrix_names.insert(p);
+        if (hd.lexical) {  // the lexical bag (SPEC.md section 3): a [B, E] table of any precision, an F32 [C, E] projection
+          const LexicalSpec& lx = *hd.lexical;
+          why += ", lexical buckets " + std::to_string(lx.buckets) + " dim " + std::to_string(lx.dim) + ") implies";
+          add_matrix(p + ".lexical.embed", lx.buckets, lx.dim, why);
+          add_f32(p + ".lexical.proj.weight", {C, lx.dim}, why);
+          f32_matrix_names.insert(p + ".lexical.proj");
+        }
         break;
       }
       case HeadType::kEmbedding:

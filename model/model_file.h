@@ -52,8 +52,8 @@ class ModelFile {
   const std::string& spec_revision() const { return spec_revision_; }
   int int4_group_size() const { return int4_group_size_; }  // 0 when the file has no `quant`
 
-  // Every weight matrix with a precision entry (the embedding and the layer projections), in
-  // file order of layers.
+  // Every weight matrix with a precision entry (the embedding, the layer projections in order of
+  // layers, then the lexical tables of segment_labels heads, "heads.<name>.lexical.embed").
   const std::vector<MatrixInfo>& matrices() const { return matrices_; }
   const MatrixInfo& matrix(std::string_view name) const;  // throws std::out_of_range if absent
   // A tensor of the validated file; throws std::out_of_range if absent.

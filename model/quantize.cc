@@ -138,8 +138,12 @@ int64_t matrix_bytes(Precision p, int64_t rows, int64_t cols, int group) {
   return 0;
 }
 
+bool lexical_table_matrix(const std::string& name) {
+  return name.starts_with("heads.") && name.ends_with(".lexical.embed");
+}
+
 bool quantizable_matrix(const std::string& name) {
-  if (name == "embed") return false;
+  if (name == "embed" || lexical_table_matrix(name)) return false;
   for (const char* suffix : {".global.q", ".global.k", ".local.q", ".local.k"}) {
     const size_t n = std::strlen(suffix);
     if (name.size() >= n && name.compare(name.size() - n, n, suffix) == 0) return false;

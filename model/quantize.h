@@ -51,6 +51,10 @@ int64_t matrix_bytes(Precision p, int64_t rows, int64_t cols, int group);
 // (global and local) stay FP16, and so does the embedding (gathered row by row, not a GEMM).
 bool quantizable_matrix(const std::string& name);
 
+// Whether `name` is a segment_labels head's lexical-bag table ("heads.<head>.lexical.embed", SPEC.md
+// section 3). `deepseek quantize` keeps these at their stored precision (gathered rows, not a GEMM).
+bool lexical_table_matrix(const std::string& name);
+
 // Writes a copy of `src` with the weight matrices in `precision` (matrix name -> precision;
 // matrices not named keep their stored precision and bytes). A changed matrix is decoded to FP32
 // from its stored form and re-encoded, so FP32 -> FP16 -> FP32 keeps FP16 values exactly.

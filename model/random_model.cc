@@ -126,6 +126,11 @@ SafetensorsWriter make_random_model(const RandomModelSpec& spec) {
       const int64_t C = static_cast<int64_t>(h.at("labels").size());
       vec("heads." + name + ".weight", {C, D}, sd, 0.0);
       vec("heads." + name + ".bias", {C}, 0.1, 0.0);
+      if (auto lx = h.find("lexical"); lx != h.end()) {  // segment_labels lexical bag: table [B, E], proj [C, E]
+        const int64_t B = lx->at("buckets").get<int64_t>(), E = lx->at("dim").get<int64_t>();
+        matrix("heads." + name + ".lexical.embed", B, E, 1.0);
+        vec("heads." + name + ".lexical.proj.weight", {C, E}, 1.0 / std::sqrt(double(E)), 0.0);
+      }
     }
   }
 

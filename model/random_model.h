@@ -25,7 +25,8 @@ struct RandomModelSpec {
   // standard (ratio 1.0, H heads), heavy (ratio 1.5, H heads, dense top_k).
   std::string paths_json;
   // JSON text of `heads`; empty: tags (token_tags, 5 labels), clauses (segment_labels, 4),
-  // triage (sequence_classes, 4), embed (embedding, 16).
+  // triage (sequence_classes, 4), embed (embedding, 16). A segment_labels head's "lexical" bag gets
+  // its table (at `precision` / `overrides`, like any matrix) and its F32 projection.
   std::string heads_json;
   Precision precision = Precision::kFp32;        // of every weight matrix...
   std::map<std::string, Precision> overrides;    // ...except these (matrix name -> precision)

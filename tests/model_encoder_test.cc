@@ -12,6 +12,7 @@
 
 #include "kernels/cpu/thread_pool.h"
 #include "model/encoder.h"
+#include "model/heads.h"
 #include "model/linear.h"
 #include "model/model_error.h"
 #include "model/random_model.h"
@@ -253,6 +254,85 @@ TEST_F(ModelEncoder, QuantizedModelsComputeWhatTheirDecodedFp32TwinComputes) {
       }
     }
   }
+}
+
+// The lexical bag's n-gram buckets (SPEC.md section 3) against lexical_buckets() of the PyTorch
+// reference (model/training/deepseek_model.py): all unigrams, then bigrams, then trigrams, ...
+TEST(ModelHeads, LexicalBucketsMatchTheReferenceGoldenValues) {
+  const std::vector<int32_t> a = {5, 17, 300, 2};
+  EXPECT_EQ(model::lexical_features(a, 0, 4, {65536, 8, 3}),
+            (std::vector<uint64_t>{6702, 26808, 53991, 49484, 6609, 53965, 38428, 47690, 59771}));
+  EXPECT_EQ(model::lexical_bucket(1, &a[0], 65536), 6702u);
+  EXPECT_EQ(model::lexical_bucket(3, &a[1], 65536), 59771u);
+  // Large ids (the int32 maximum), a prime bucket count, N = 4.
+  const std::vector<int32_t> b = {0, 2147483647, 70000, 9};
+  EXPECT_EQ(model::lexical_features(b, 0, 4, {1000003, 8, 4}),
+            (std::vector<uint64_t>{216735, 602364, 993198, 566862, 495624, 765185, 72068, 95740, 406791, 980725}));
+  // A span inside the sequence; n-grams longer than the span give no features.
+  EXPECT_EQ(model::lexical_features(b, 1, 3, {97, 8, 4}), (std::vector<uint64_t>{42, 51, 21}));
+  EXPECT_TRUE(model::lexical_features(b, 2, 2, {97, 8, 4}).empty());
+  EXPECT_EQ(model::lexical_features(b, 0, 4, {1, 8, 2}), std::vector<uint64_t>(7, 0));
+}
+
+// A segment_labels row is W @ mean(z over the span) + bias + proj @ (mean of the table's rows over
+// the span's n-gram buckets), computed here by hand from `hidden` and the file's tensors: an INT8
+// table (decoded rows), spans across a window edge of a long sequence, single tokens, empty spans.
+TEST_F(ModelEncoder, LexicalBagAddsTheProjectedMeanTableRowToEachSegment) {
+  model::RandomModelSpec spec;
+  spec.heads_json =
+      R"([{"name":"clauses","type":"segment_labels","labels":["a","b","c"],"lexical":{"buckets":29,"dim":8,"max_n":3}},)"
+      R"({"name":"tags","type":"token_tags","labels":["O","B","I"]}])";
+  spec.overrides = {{"heads.clauses.lexical.embed", model::Precision::kInt8}};
+  spec.seed = 3;
+  auto file = write_and_open(dir_, "lex.safetensors", model::make_random_model(spec).serialize());
+  Encoder enc(file);
+  const int D = file->config().d_model, C = 3, E = 8;
+  auto f32 = [&](const std::string& name) {
+    const model::TensorEntry& t = file->tensor(name);
+    std::vector<float> v(static_cast<size_t>(t.numel()));
+    std::memcpy(v.data(), file->data(t), v.size() * sizeof(float));
+    return v;
+  };
+  const std::vector<float> W = f32("heads.clauses.weight"), bias = f32("heads.clauses.bias"),
+                           proj = f32("heads.clauses.lexical.proj.weight");
+  const model::MatrixInfo& table = file->matrix("heads.clauses.lexical.embed");
+
+  const std::vector<int32_t> ids = ids_of(150, 7);  // windows [0, 64), [56, 120), [86, 150)
+  const std::vector<model::TokenRange> spans = {{0, 150}, {60, 70}, {5, 5}, {10, 11}, {20, 22}, {148, 150}};
+  SequenceInput in{ids, spans};
+  auto out = enc.encode({&in, 1}, {}, nullptr);
+  const model::Output& got = out[0].heads.at("clauses");
+  ASSERT_EQ(got.shape, (std::vector<int64_t>{6, C}));
+  const std::vector<float>& z = out[0].hidden.data;
+  double largest_bag = 0;  // the bag's part of a logit: must matter, or the check proves little
+  for (size_t s = 0; s < spans.size(); ++s) {
+    const auto [b, e] = spans[s];
+    std::vector<double> want(C, 0.0);
+    if (e > b) {
+      std::vector<double> u(E, 0.0), row_mean(D, 0.0);
+      for (int t = b; t < e; ++t)
+        for (int d = 0; d < D; ++d) row_mean[d] += z[size_t(t) * D + d] / double(e - b);
+      int features = 0;
+      std::vector<float> row(E);
+      for (int n = 1; n <= 3; ++n)
+        for (int i = b; i + n <= e; ++i, ++features) {
+          model::decode_matrix_rows(*file, table, int64_t(model::lexical_bucket(n, &ids[i], 29)), 1, row.data());
+          for (int k = 0; k < E; ++k) u[k] += row[k];
+        }
+      EXPECT_EQ(features, (e - b) + std::max(0, e - b - 1) + std::max(0, e - b - 2));
+      for (int c = 0; c < C; ++c) {
+        want[c] = bias[c];
+        for (int d = 0; d < D; ++d) want[c] += double(W[size_t(c) * D + d]) * row_mean[d];
+        double bag = 0;
+        for (int k = 0; k < E; ++k) bag += double(proj[size_t(c) * E + k]) * u[k] / features;
+        want[c] += bag;
+        largest_bag = std::max(largest_bag, std::fabs(bag));
+      }
+    }
+    for (int c = 0; c < C; ++c)
+      EXPECT_NEAR(got.data[s * C + c], want[c], 1e-5) << "span " << s << " label " << c;
+  }
+  EXPECT_GT(largest_bag, 0.1);
 }
 
 TEST_F(ModelEncoder, TopKTextFormRoundTrips) {

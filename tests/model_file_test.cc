@@ -295,6 +295,115 @@ TEST(ModelFile, EachBrokenFileGivesAMessageNamingTheTensorOrKey) {
   }
 }
 
+// The default random heads with a lexical bag on the segment_labels head (SPEC.md section 3).
+const char* kLexicalHeads =
+    R"([{"name":"tags","type":"token_tags","labels":["O","B-AMT","I-AMT","B-DATE","I-DATE"]},)"
+    R"({"name":"clauses","type":"segment_labels","labels":["payment","delivery","penalty","other"],)"
+    R"("lexical":{"buckets":40,"dim":8,"max_n":3}},)"
+    R"({"name":"triage","type":"sequence_classes","labels":["low","medium","high","urgent"]},)"
+    R"({"name":"embed","type":"embedding","dim":16}])";
+
+TEST(ModelFile, LexicalBagLoadsWithItsTensorsAndPrecision) {
+  TempDir dir;
+  model::RandomModelSpec spec;
+  spec.heads_json = kLexicalHeads;
+  spec.overrides = {{"heads.clauses.lexical.embed", model::Precision::kInt8}};
+  const std::string path = (dir / "lex.safetensors").string();
+  model::make_random_model(spec).write(path);
+  auto f = ModelFile::open(path);
+  ASSERT_EQ(f->heads().size(), 4u);
+  ASSERT_TRUE(f->heads()[1].lexical.has_value());
+  EXPECT_EQ(*f->heads()[1].lexical, (model::LexicalSpec{40, 8, 3}));
+  EXPECT_FALSE(f->heads()[0].lexical.has_value());
+  EXPECT_EQ(f->matrices().size(), 1u + 2u * 10u + 1u);
+  const model::MatrixInfo& table = f->matrix("heads.clauses.lexical.embed");
+  EXPECT_EQ(table.rows, 40);
+  EXPECT_EQ(table.cols, 8);
+  EXPECT_EQ(table.precision, model::Precision::kInt8);
+  EXPECT_EQ(f->tensor("heads.clauses.lexical.proj.weight").shape, (std::vector<int64_t>{4, 8}));
+  // The plain model plus the table and the projection.
+  model::make_random_model({}).write((dir / "plain.safetensors").string());
+  EXPECT_EQ(f->parameter_count(), ModelFile::open((dir / "plain.safetensors").string())->parameter_count() + 40 * 8 + 4 * 8);
+  // The projection may be listed in the precision map, as fp32 (export.py lists it).
+  Parts p(model::make_random_model(spec).serialize());
+  p.edit_meta_json("precision", [](ordered_json& v) { v["heads.clauses.lexical.proj"] = "fp32"; });
+  EXPECT_EQ(open_error(dir, p.join()), "");
+}
+
+TEST(ModelFile, BadLexicalBagsGiveAMessageNamingTheKeyOrTensor) {
+  model::RandomModelSpec spec;
+  spec.heads_json = kLexicalHeads;
+  const std::string good = small_model_bytes(spec);
+  auto set_lexical = [](const std::string& key, ordered_json value) {
+    return [key, value](Parts& p) { p.edit_meta_json("heads", [&](ordered_json& v) { v[1]["lexical"][key] = value; }); };
+  };
+  std::vector<BrokenCase> cases = {
+      {"buckets 0", set_lexical("buckets", 0), {"heads.clauses.lexical key 'buckets'", "is 0, expected an integer in [1, 16777216]"}},
+      {"buckets over 2^24", set_lexical("buckets", 16777217), {"heads.clauses.lexical key 'buckets'", "is 16777217"}},
+      {"dim over 4096", set_lexical("dim", 4097), {"heads.clauses.lexical key 'dim'", "[1, 4096]"}},
+      {"max_n 5", set_lexical("max_n", 5), {"heads.clauses.lexical key 'max_n'", "is 5, expected an integer in [1, 4]"}},
+      {"max_n 0", set_lexical("max_n", 0), {"heads.clauses.lexical key 'max_n'", "[1, 4]"}},
+      {"max_n not an integer", set_lexical("max_n", 2.5), {"heads.clauses.lexical key 'max_n'", "expected an integer"}},
+      {"unknown key", set_lexical("min_n", 1), {"heads.clauses.lexical key 'min_n'", "unknown key"}},
+      {"missing key",
+       [](Parts& p) { p.edit_meta_json("heads", [](ordered_json& v) { v[1]["lexical"].erase("dim"); }); },
+       {"heads.clauses.lexical key 'dim'", "missing"}},
+      {"not an object", [](Parts& p) { p.edit_meta_json("heads", [](ordered_json& v) { v[1]["lexical"] = 97; }); },
+       {"heads.clauses.lexical: expected {\"buckets\": B, \"dim\": E, \"max_n\": N}, got 97"}},
+      {"lexical on a token_tags head",
+       [](Parts& p) { p.edit_meta_json("heads", [](ordered_json& v) { v[0]["lexical"] = v[1]["lexical"]; }); },
+       {"heads.tags key 'lexical'", "only segment_labels heads may have a lexical bag, this head is token_tags"}},
+      {"lexical on an embedding head",
+       [](Parts& p) { p.edit_meta_json("heads", [](ordered_json& v) { v[3]["lexical"] = v[1]["lexical"]; }); },
+       {"heads.embed key 'lexical'", "this head is embedding"}},
+      {"missing proj tensor", [](Parts& p) { p.header.erase("heads.clauses.lexical.proj.weight"); },
+       {"tensor 'heads.clauses.lexical.proj.weight'", "missing", "head 'clauses' (segment_labels, 4 labels, lexical buckets 40 dim 8) implies [4,8]"}},
+      {"missing table", [](Parts& p) { p.header.erase("heads.clauses.lexical.embed.weight"); },
+       {"tensor 'heads.clauses.lexical.embed.weight'", "missing", "[40,8]"}},
+      {"table shape differs from the buckets",
+       [](Parts& p) { p.edit_meta_json("heads", [](ordered_json& v) { v[1]["lexical"]["buckets"] = 50; }); },
+       {"tensor 'heads.clauses.lexical.embed.weight': shape [40,8] but head 'clauses' (segment_labels, 4 labels, "
+        "lexical buckets 50 dim 8) implies [50,8]"}},
+      {"table with the same bytes in another shape",
+       [](Parts& p) { p.header["heads.clauses.lexical.embed.weight"]["shape"] = {20, 16}; },
+       {"tensor 'heads.clauses.lexical.embed.weight': shape [20,16] but", "implies [40,8]"}},
+      {"proj shape differs from the dim",
+       [](Parts& p) {
+         p.edit_meta_json("heads", [](ordered_json& v) { v[1]["lexical"] = {{"buckets", 80}, {"dim", 4}, {"max_n", 3}}; });
+         p.header["heads.clauses.lexical.embed.weight"]["shape"] = {80, 4};  // the same bytes
+       },
+       {"tensor 'heads.clauses.lexical.proj.weight': shape [4,8] but", "implies [4,4]"}},
+      {"table without a precision",
+       [](Parts& p) { p.edit_meta_json("precision", [](ordered_json& v) { v.erase("heads.clauses.lexical.embed"); }); },
+       {"precision key 'heads.clauses.lexical.embed'", "missing"}},
+      {"table precision disagrees with dtype",
+       [](Parts& p) { p.edit_meta_json("precision", [](ordered_json& v) { v["heads.clauses.lexical.embed"] = "fp16"; }); },
+       {"tensor 'heads.clauses.lexical.embed.weight'", "dtype F32 but precision 'fp16' needs F16"}},
+      {"proj quantized",
+       [](Parts& p) { p.edit_meta_json("precision", [](ordered_json& v) { v["heads.clauses.lexical.proj"] = "int8"; }); },
+       {"precision key 'heads.clauses.lexical.proj'", "always fp32"}},
+      {"tensors without the lexical definition",
+       [](Parts& p) {
+         p.edit_meta_json("heads", [](ordered_json& v) { v[1].erase("lexical"); });
+         p.edit_meta_json("precision", [](ordered_json& v) { v.erase("heads.clauses.lexical.embed"); });
+       },
+       {"tensor 'heads.clauses.lexical.", "unknown tensor"}},
+      {"table precision without the lexical definition",
+       [](Parts& p) { p.edit_meta_json("heads", [](ordered_json& v) { v[1].erase("lexical"); }); },
+       {"precision key 'heads.clauses.lexical.embed'", "names no weight matrix"}},
+  };
+  TempDir dir;
+  EXPECT_EQ(open_error(dir, good), "");
+  for (const BrokenCase& c : cases) {
+    SCOPED_TRACE(c.what);
+    Parts p(good);
+    c.edit(p);
+    std::string msg = open_error(dir, p.join());
+    ASSERT_FALSE(msg.empty()) << c.what << ": the broken file loaded";
+    for (const std::string& s : c.expect) EXPECT_CONTAINS(msg, s);
+  }
+}
+
 TEST(ModelFile, QuantizedLayoutsAreValidatedAndDecoded) {
   TempDir dir;
   model::RandomModelSpec spec;

@@ -1,6 +1,7 @@
 // Live parity with the PyTorch reference: model/training/make_parity_case.py writes a random model
 // and float64 reference outputs for a set of runs (paths, top-k specs, windows, padded batches,
-// long sequences); the C++ runtime must reproduce every output tensor. More cases check trained
+// long sequences; two random cases give the segment_labels head a lexical bag, F32 and F16 tables);
+// the C++ runtime must reproduce every output tensor. More cases check trained
 // files: the shipped models (data/models/backbone-small.safetensors and medical-small.safetensors, whose
 // heads cover sequence classes and embeddings) and a smoke-recipe model the test trains, exports and loads itself (issue 4's CI smoke test: trainer -> export -> C++ runtime).
 //
@@ -201,6 +202,14 @@ TEST_P(ModelParity, MatchesThePyTorchReference) {
   EXPECT_LT(w.error, kTolerance) << "worst at " << w.where;
 }
 
+// make_parity_case.py's default heads, the segment_labels head with a lexical bag (SPEC.md section 3).
+const char* kLexicalHeads =
+    R"({"heads": [{"name": "tags", "type": "token_tags", "labels": ["O", "B-AMOUNT", "I-AMOUNT", "B-DATE", "I-DATE"]},)"
+    R"( {"name": "clauses", "type": "segment_labels", "labels": ["payment", "termination", "liability", "confidentiality"],)"
+    R"(  "lexical": {"buckets": 97, "dim": 8, "max_n": 3}},)"
+    R"( {"name": "triage", "type": "sequence_classes", "labels": ["emergency", "urgent", "routine", "self_care"]},)"
+    R"( {"name": "embed", "type": "embedding", "dim": 16}]})";
+
 INSTANTIATE_TEST_SUITE_P(
     Configs, ModelParity,
     ::testing::Values(ParityConfig{"default", 1, "", "fp32"},
@@ -211,7 +220,9 @@ INSTANTIATE_TEST_SUITE_P(
                       ParityConfig{"fp16_stored", 4, "", "fp16"},
                       ParityConfig{"trained_smoke", 5, "", "fp32", "train:smoke"},
                       ParityConfig{"shipped_backbone", 6, "", "fp32", "data/models/backbone-small.safetensors"},
-                      ParityConfig{"shipped_medical", 7, "", "fp32", "data/models/medical-small.safetensors"}),
+                      ParityConfig{"shipped_medical", 7, "", "fp32", "data/models/medical-small.safetensors"},
+                      ParityConfig{"lexical_head", 8, kLexicalHeads, "fp32"},
+                      ParityConfig{"lexical_head_fp16", 9, kLexicalHeads, "fp16"}),
     [](const ::testing::TestParamInfo<ParityConfig>& info) { return info.param.name; });
 
 }  // namespace

@@ -23,7 +23,14 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path tokenizer_path() { return source_dir() / "data/models/tokenizer.model"; }
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+// Appended rather than "'" + s + "'": GCC 12 reports a false -Wrestrict in the inserting operator+
+// once q() is compiled out of line.
+std::string q(const fs::path& p) {
+  std::string s = "'";
+  s += p.string();
+  s += "'";
+  return s;
+}
 CommandResult deepseek(const std::string& args) { return run_command(q(deepseek_binary()) + " " + args); }
 
 // A random model trained "with" the project tokenizer: vocabulary 16000, tokenizer hash matching.
@@ -96,6 +103,26 @@ TEST(ModelStage, SegmentsMapToTheTokensThatStartInThem) {
   EXPECT_EQ(r[2].begin, r[2].end);
   EXPECT_EQ(r[3].begin, 2);  // the token starting at 6 is the only one starting in [4, 7)
   EXPECT_EQ(r[3].end, 3);
+}
+
+TEST(ModelStage, HiddenFalseLeavesOutTheHiddenStatesButKeepsEveryHead) {
+  TempDir dir;
+  const std::string m = write_model(dir);
+  write_file(dir / "on.yaml", pipeline("model: " + q(m) + ", path: light"));
+  write_file(dir / "off.yaml", pipeline("model: " + q(m) + ", path: light, hidden: false"));
+  const std::string text = "The Buyer shall pay USD 10,000 within 30 days. Late payment bears interest.\n";
+  std::vector<Document> on, off;
+  on.push_back(text_doc(text));
+  off.push_back(text_doc(text));
+  run_pipeline(dir / "on.yaml", on);
+  run_pipeline(dir / "off.yaml", off);
+  ASSERT_FALSE(off[0].failed()) << off[0].error;
+  EXPECT_EQ(on[0].outputs.count("hidden"), 1u);
+  EXPECT_EQ(off[0].outputs.count("hidden"), 0u);
+  for (const char* head : {"tags", "clauses", "triage", "embed"}) {
+    ASSERT_EQ(off[0].outputs.count(head), 1u) << head;
+    EXPECT_EQ(off[0].outputs[head].data, on[0].outputs[head].data) << head;
+  }
 }
 
 TEST(ModelStage, FillsHiddenAndEveryHeadForRealDocuments) {
@@ -284,6 +311,27 @@ TEST(ModelCli, InfoDescribesAValidFile) {
   EXPECT_EQ(doc["precision"]["matrices"].size(), 21u);
   EXPECT_EQ(doc["precision"]["matrices"]["layers.0.global.q"], "fp16");
   EXPECT_EQ(doc["tokenizer"], "sha256:" + std::string(64, '0'));
+}
+
+TEST(ModelCli, InfoShowsALexicalBagAndItsTable) {
+  TempDir dir;
+  model::RandomModelSpec spec;
+  spec.heads_json = R"([{"name":"clauses","type":"segment_labels","labels":["payment","delivery"],)"
+                    R"("lexical":{"buckets":50,"dim":8,"max_n":3}}])";
+  spec.overrides = {{"heads.clauses.lexical.embed", model::Precision::kFp16}};
+  model::make_random_model(spec).write((dir / "m.safetensors").string());
+  const std::string info = "model info " + q(dir / "m.safetensors");
+  auto r = deepseek(info);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* s : {"clauses (segment_labels, 2 labels): payment delivery",
+                        "lexical bag: 50 buckets of dim 8, n-grams up to 3 (fp16 table)",
+                        "precision: fp16 1 fp32 21 (of 22 weight matrices)"})
+    EXPECT_CONTAINS(r.out, s);
+  auto j = deepseek(info + " --json");
+  ASSERT_EQ(j.exit_code, 0) << j.err;
+  auto doc = nlohmann::json::parse(j.out);
+  EXPECT_EQ(doc["heads"][0]["lexical"], nlohmann::json({{"buckets", 50}, {"dim", 8}, {"max_n", 3}}));
+  EXPECT_EQ(doc["precision"]["matrices"]["heads.clauses.lexical.embed"], "fp16");
 }
 
 TEST(ModelCli, InfoOnABrokenFileExitsWith2NamingTheProblem) {

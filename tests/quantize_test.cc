@@ -157,10 +157,12 @@ TEST(Quantize, HeadKlIsZeroForEqualOutputsAndMatchesHandComputedValues) {
 struct Fixture {
   TempDir dir;
   std::string model, calib;
-  Fixture() {
+  // `heads_json`: the model's heads (empty: make_random_model's default four).
+  explicit Fixture(const std::string& heads_json = "") {
     model::RandomModelSpec spec;
     spec.config.vocab_size = 16000;
     spec.precision = Precision::kFp16;
+    spec.heads_json = heads_json;
     spec.tokenizer = sha256_tagged(read_file(tokenizer_path()));
     model = (dir / "m.safetensors").string();
     model::make_random_model(spec).write(model);
@@ -280,6 +282,41 @@ TEST(QuantizeCli, UniformInt8NeedsNoCalibration) {
   auto m = model::ModelFile::open((f.dir / "u.safetensors").string());
   EXPECT_EQ(m->matrix("layers.1.ffn.down").precision, Precision::kInt8);
   EXPECT_EQ(m->matrix("layers.1.local.k").precision, Precision::kFp16);
+}
+
+// A segment_labels head's lexical-bag table (SPEC.md section 3) is not searched: it keeps its stored
+// precision and bytes, beside the projection, whatever the budget or --uniform precision.
+TEST(QuantizeCli, LexicalTablesKeepTheirStoredPrecisionAndBytes) {
+  Fixture f(R"([{"name":"clauses","type":"segment_labels","labels":["payment","delivery"],)"
+            R"("lexical":{"buckets":64,"dim":16,"max_n":2}},{"name":"triage","type":"sequence_classes","labels":["a","b"]}])");
+  auto src = model::ModelFile::open(f.model);
+  ASSERT_EQ(src->matrix("heads.clauses.lexical.embed").precision, Precision::kFp16);
+  auto same_bytes = [&](const model::ModelFile& out, const std::string& name) {
+    const auto& a = src->tensor(name);
+    const auto& b = out.tensor(name);
+    return std::string_view(reinterpret_cast<const char*>(src->data(a)), a.bytes()) ==
+           std::string_view(reinterpret_cast<const char*>(out.data(b)), b.bytes());
+  };
+  for (const char* mode : {"--uniform int8", "--uniform fp32", "--kl-budget 1000"}) {
+    SCOPED_TRACE(mode);
+    const fs::path out = f.dir / "lex.safetensors";
+    auto r = deepseek(f.base() + "--out " + q(out) + " " + mode + " --json");
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    auto m = model::ModelFile::open(out.string());
+    EXPECT_EQ(m->matrix("heads.clauses.lexical.embed").precision, Precision::kFp16);
+    EXPECT_TRUE(same_bytes(*m, "heads.clauses.lexical.embed.weight"));
+    EXPECT_TRUE(same_bytes(*m, "heads.clauses.lexical.proj.weight"));
+    auto j = nlohmann::json::parse(r.out);
+    bool listed = false;
+    for (const auto& row : j["table"])
+      if (row["matrix"] == "heads.clauses.lexical.embed") {
+        listed = true;
+        EXPECT_EQ(row["precision"], "fp16");
+        EXPECT_EQ(row["rule"], "lexical table: as stored");
+        EXPECT_TRUE(row["kl_candidates"].empty());
+      }
+    EXPECT_TRUE(listed);
+  }
 }
 
 }  // namespace

@@ -890,8 +890,15 @@ TEST(SinksCrash, KilledRunsResumeWithEveryDocumentExactlyOnce) {
       auto cut = [&](const std::string& whole) {
         return whole.substr(0, std::uniform_int_distribution<size_t>(1, whole.size() - 1)(rng));
       };
-      write_file(dir / "out.jsonl", read_file(dir / "out.jsonl") + cut(line));
-      write_file(dir / "out.csv", read_file(dir / "out.csv") + cut(rows));
+      // Only onto a file that ends at a record boundary: when the kill itself tore the last write,
+      // a second torn record after the first is something no real run can leave.
+      auto add_torn_tail = [&](const std::filesystem::path& file, const std::string& record, std::string_view boundary) {
+        std::string content = read_file(file);
+        if (content.size() >= boundary.size() && content.compare(content.size() - boundary.size(), boundary.size(), boundary) == 0)
+          write_file(file, content + cut(record));
+      };
+      add_torn_tail(dir / "out.jsonl", line, "\n");
+      add_torn_tail(dir / "out.csv", rows, "\r\n");
 
       size_t held = sqlite_docs(dir).size();
       if (held < static_cast<size_t>(kCrashDocs)) ++killed_mid_run;

@@ -167,7 +167,10 @@ void name_row(Row& row, const Stored& a, const legal::Taxonomy& taxonomy) {
   if (const legal::TaxonomyCategory* c = taxonomy.find(row.category)) {
     if (row.label.empty()) row.label = c->label;
     if (row.label_zh.empty()) row.label_zh = c->label_zh.substr(0, c->label_zh.find('/'));
-    if (row.cuad.empty()) row.cuad = std::string(taxonomy.sole_cuad(row.category));
+    // A model's rows already say which CUAD category they are (legal.extract: its cuad head in
+    // English, the id's sole CUAD category in Chinese); filling one in here would make every
+    // general termination clause a "Termination For Convenience".
+    if (row.cuad.empty() && a.attr("method") != "model") row.cuad = std::string(taxonomy.sole_cuad(row.category));
   } else {
     for (const EntityLabel& e : kEntityLabels) {
       if (row.category != e.category) continue;

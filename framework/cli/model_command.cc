@@ -19,8 +19,9 @@ using nlohmann::ordered_json;
 constexpr const char* kModelHelp = R"(usage: deepseek model info FILE [--json]
 
 Validates a Deepseek encoder model file (.safetensors) and describes it: config, computation
-paths, heads with their labels, the precision of every weight matrix (counts per precision;
-the per-tensor list with --json), parameter count, size on disk and the tokenizer hash.
+paths, heads with their labels (and lexical bags), the precision of every weight matrix (counts
+per precision; the per-tensor list with --json), parameter count, size on disk and the tokenizer
+hash.
 Exit code 0 if the file is valid, 2 otherwise (the message names the tensor or key at fault).
 )";
 
@@ -74,6 +75,7 @@ ordered_json describe(const model::ModelFile& f) {
     ordered_json o = {{"name", h.name}, {"type", model::head_type_name(h.type)}};
     if (h.type == model::HeadType::kEmbedding) o["dim"] = h.dim;
     else if (h.type != model::HeadType::kMlm) o["labels"] = h.labels;
+    if (h.lexical) o["lexical"] = {{"buckets", h.lexical->buckets}, {"dim", h.lexical->dim}, {"max_n", h.lexical->max_n}};
     heads.push_back(o);
   }
   j["heads"] = heads;
@@ -122,6 +124,10 @@ void print_text(const model::ModelFile& f) {
       out << ", " << h.labels.size() << " labels):";
       for (const std::string& l : h.labels) out << " " << l;
       out << "\n";
+      if (h.lexical)
+        out << "    lexical bag: " << h.lexical->buckets << " buckets of dim " << h.lexical->dim << ", n-grams up to "
+            << h.lexical->max_n << " (" << model::precision_name(f.matrix("heads." + h.name + ".lexical.embed").precision)
+            << " table)\n";
     }
   }
   std::map<std::string, int> counts;

@@ -87,7 +87,8 @@ options:
   --path NAME          computation path to calibrate on (default: the model's default path)
   --heads A,B          heads whose KL counts (default: all but mlm)
   --quantize-embedding also let the token embedding go to INT8/INT4 (off by default: the article's
-                       rules keep it FP16; it is half of a small model's bytes)
+                       rules keep it FP16; it is half of a small model's bytes). The lexical tables
+                       of segment_labels heads always keep their stored precision.
   --tokenizer FILE     SentencePiece model (default: tokenizer.model next to the model)
   --threads N          encoder threads (default 0: all cores)
   --table FILE         also save the table: .md as Markdown, anything else as TSV
@@ -429,6 +430,9 @@ class Runner {
   std::vector<model::HeadDef> defs_;
 };
 
+// A segment_labels head's lexical-bag table is not searched: it keeps its stored precision.
+constexpr const char* kLexicalRule = "lexical table: as stored";
+
 // One weight matrix in the table.
 struct Row {
   std::string name;
@@ -543,14 +547,17 @@ int quantize(const Args& a) {
     r.name = m.name;
     r.rows = m.rows;
     r.cols = m.cols;
+    r.chosen = Precision::kFp16;
     if (m.name == "embed") {
       if (!a.quantize_embedding) r.rule = "embedding: FP16";
+    } else if (model::lexical_table_matrix(m.name)) {
+      r.rule = kLexicalRule;
+      r.chosen = m.precision;  // kept as stored in every mode
     } else if (!model::quantizable_matrix(m.name)) {
       r.rule = "attention Q/K: FP16";
     }
-    r.chosen = Precision::kFp16;
     r.bytes = model::matrix_bytes(r.chosen, r.rows, r.cols, a.group);
-    start[m.name] = Precision::kFp16;
+    start[m.name] = r.chosen;
     rows.push_back(std::move(r));
   }
   const std::string fp16_path = scratch.file("fp16");
@@ -600,6 +607,7 @@ int quantize(const Args& a) {
   if (a.uniform) {
     for (Row& r : rows) {
       Precision p = *a.uniform;
+      if (r.rule == kLexicalRule) continue;
       if (p == Precision::kFp32 || p == Precision::kFp16) r.rule.clear();  // the rules only keep matrices from going below FP16
       else if (!r.rule.empty()) continue;
       if (p == Precision::kInt4 && r.cols % a.group != 0) p = Precision::kInt8;

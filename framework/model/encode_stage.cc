@@ -194,6 +194,8 @@ EncodeSettings resolve_settings(const Options& o, const model::ModelFile& file) 
     s.request.top_k = top_k;
     s.request.window = window;
   }
+  s.request.hidden = o.get_bool("hidden");
+  for (model::EncodeRequest& r : s.routed) r.hidden = s.request.hidden;
   s.threads = static_cast<int>(o.get_int("threads"));
   if (s.threads == 0) s.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   s.max_tokens_per_batch = o.get_int("max_tokens_per_batch");
@@ -336,7 +338,7 @@ class EncodeStage : public Stage {
       auto put = [&](const std::string& name, model::Output& o) {
         docs[i]->outputs[name] = Tensor{std::move(o.shape), std::move(o.data), head_labels(name)};
       };
-      put("hidden", out[i].hidden);
+      if (req.hidden) put("hidden", out[i].hidden);
       for (auto& [name, o] : out[i].heads) put(name, o);
     }
   }
@@ -398,7 +400,7 @@ std::string model_file_sha256(const std::string& model_path) {
 void register_model_stage(Registry& registry) {
   StageSpec spec;
   spec.name = kStage;
-  spec.doc = "Deepseek encoder over the tokens; adds outputs 'hidden' [T, D] and one tensor per model head";
+  spec.doc = "Deepseek encoder over the tokens; adds outputs 'hidden' [T, D] (unless hidden: false) and one tensor per model head";
   spec.options = {
       opt_path("model", std::nullopt, "model file (.safetensors); see `deepseek model info`"),
       opt_string("path", "", "computation path: a path the model defines (light, standard, heavy, ...) or auto "
@@ -416,6 +418,8 @@ void register_model_stage(Registry& registry) {
       opt_int("window", -1, "local-channel radius (-1: the model's)", -1, 1e9),
       opt_int("threads", 1, "compute threads per pipeline worker (0: all cores)", 0, 1024),
       opt_int("max_tokens_per_batch", 8192, "documents are batched up to this many tokens", 1, 1e9),
+      opt_bool("hidden", true, "also output the hidden states 'hidden' [T, D] (4 bytes x D per token; "
+                               "turn off when no later stage reads them)"),
   };
   spec.reads = {Field::kTokens};
   spec.adds = {Field::kOutputs, Field::kAnnotations};  // annotations: `route`, with path: auto

@@ -16,6 +16,7 @@ Entry points: `DeepseekEncoder` (forward = windowed encode + heads), `pad_batch`
 """
 import math
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -173,13 +174,83 @@ def validate_heads(heads):
             labels = head.get("labels")
             if not isinstance(labels, list) or not labels or not all(isinstance(l, str) for l in labels):
                 raise ValueError(f"[{where}.labels] must be a non-empty array of strings")
+            if kind == "segment_labels" and "lexical" in head:
+                expected.add("lexical")
+                validate_lexical(head["lexical"], f"{where}.lexical")
         if set(head) != expected:
             raise ValueError(f"[{where}] a {kind} head has exactly the keys {sorted(expected)}, got {sorted(head)}")
     return heads
 
 
+LEXICAL_LIMITS = {"buckets": (1, 1 << 24), "dim": (1, 4096), "max_n": (1, 4)}
+
+
+def validate_lexical(spec, where):
+    """A segment_labels head's lexical bag {"buckets": B, "dim": E, "max_n": N} (SPEC section 3)."""
+    if not isinstance(spec, dict) or set(spec) != set(LEXICAL_LIMITS):
+        raise ValueError(f"[{where}] must be an object with exactly the keys {sorted(LEXICAL_LIMITS)}")
+    for key, (low, high) in LEXICAL_LIMITS.items():
+        if not _is_int(spec[key]) or not low <= spec[key] <= high:
+            raise ValueError(f"[{where}.{key}] must be an integer in {low}..{high}, got {spec[key]!r}")
+    return spec
+
+
 # ----------------------------------------------------------------------------------------------
 # Small pure functions shared by the model and the tests.
+
+_FNV_PRIME = np.uint64(0x100000001B3)
+_FMIX1 = np.uint64(0xFF51AFD7ED558CCD)
+_FMIX2 = np.uint64(0xC4CEB9FE1A85EC53)
+_S33 = np.uint64(33)
+
+
+def lexical_buckets(ids, begin, end, buckets, max_n):
+    """The lexical-bag features of span [begin, end) of `ids` (SPEC section 3): bucket(n, x[i..i+n))
+    for n = 1..max_n and i = begin..end-n, in that order, as an int64 array. numpy's uint64 array
+    arithmetic wraps, which is the spec's arithmetic."""
+    x = np.asarray(ids[begin:end], dtype=np.int64).astype(np.uint64)
+    out = []
+    for n in range(1, max_n + 1):
+        count = len(x) - n + 1
+        if count <= 0:
+            break
+        h = np.full(count, n, dtype=np.uint64)
+        for j in range(n):
+            h = (h ^ x[j:j + count]) * _FNV_PRIME
+        h ^= h >> _S33
+        h *= _FMIX1
+        h ^= h >> _S33
+        h *= _FMIX2
+        h ^= h >> _S33
+        out.append((h % np.uint64(buckets)).astype(np.int64))
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
+class LexicalBag(nn.Module):
+    """u = mean of embed rows over the span's hashed n-grams; contributes proj @ u to the logits."""
+
+    def __init__(self, spec, classes):
+        super().__init__()
+        self.spec = dict(spec)
+        self.embed = nn.EmbeddingBag(spec["buckets"], spec["dim"], mode="mean")
+        self.proj = nn.Linear(spec["dim"], classes, bias=False)
+
+    def forward(self, ids, spans):
+        """Rows [S, C] for the (non-empty) spans [[b, e], ...] of one sequence's ids."""
+        feats = [lexical_buckets(ids, b, e, self.spec["buckets"], self.spec["max_n"]) for b, e in spans]
+        offsets = np.cumsum([0] + [len(f) for f in feats[:-1]])
+        device = self.embed.weight.device
+        flat = torch.from_numpy(np.concatenate(feats) if feats else np.zeros(0, dtype=np.int64)).to(device)
+        u = self.embed(flat, torch.as_tensor(offsets, dtype=torch.long, device=device))
+        return self.proj(u)
+
+
+class SegmentHead(nn.Linear):
+    """segment_labels: W @ mean(z over the span) + bias, plus the optional lexical bag."""
+
+    def __init__(self, dim, classes, lexical=None):
+        super().__init__(dim, classes)
+        self.lexical = LexicalBag(lexical, classes) if lexical else None
 
 def compute_dtype(dtype):
     """SPEC: norms and softmax run in FP32. float64 (parity) stays float64; fp16/bf16 go up to float32."""
@@ -475,6 +546,8 @@ class DeepseekEncoder(nn.Module):
                 self.heads[head["name"]] = nn.Linear(d, head["dim"], bias=False)
             elif head["type"] == "mlm":
                 self.heads[head["name"]] = MlmBias(config["vocab_size"])
+            elif head["type"] == "segment_labels":
+                self.heads[head["name"]] = SegmentHead(d, len(head["labels"]), head.get("lexical"))
             else:
                 self.heads[head["name"]] = nn.Linear(d, len(head["labels"]))
         self.trace = None
@@ -559,12 +632,13 @@ class DeepseekEncoder(nn.Module):
             rows.append(F.pad(zp[pidx, off], (0, 0, 0, total - t)))
         return torch.stack(rows)
 
-    def run_heads(self, z, lengths, segments=None, names=None):
+    def run_heads(self, z, lengths, segments=None, names=None, ids=None):
         """Heads on z [B, T, D] (zeros at padding). Returns name -> output:
 
         token_tags [B, T, C] (zeros at padding); segment_labels: list over the batch of [S_b, C]
         (an empty span gives a zero row); sequence_classes [B, C]; embedding [B, E]; mlm [B, T, V].
         segments: list over the batch of [[begin, end], ...] token spans (needed by segment_labels).
+        ids: [B, T] token ids (needed by segment_labels heads with a lexical bag).
         """
         total = z.shape[1]
         mask = real_mask(lengths, total, z.device)[..., None]
@@ -588,11 +662,11 @@ class DeepseekEncoder(nn.Module):
             elif kind == "mlm":
                 out[name] = F.linear(z, self.embed.weight.to(z.dtype), module.bias).masked_fill(~mask, 0.0)
             else:
-                out[name] = self._segments(z, lengths, segments, module, name)
+                out[name] = self._segments(z, lengths, segments, module, name, ids)
         return out
 
     @staticmethod
-    def _segments(z, lengths, segments, module, name):
+    def _segments(z, lengths, segments, module, name, ids=None):
         if segments is None:
             segments = [[] for _ in lengths]
         if len(segments) != len(lengths):
@@ -608,7 +682,17 @@ class DeepseekEncoder(nn.Module):
                     rows.append(module(z[b, begin:end].mean(0)))
                 else:
                     rows.append(z.new_zeros(module.out_features))
-            result.append(torch.stack(rows) if rows else z.new_zeros(0, module.out_features))
+            rows = torch.stack(rows) if rows else z.new_zeros(0, module.out_features)
+            lexical = getattr(module, "lexical", None)
+            if lexical is not None and rows.shape[0]:
+                if ids is None:
+                    raise ValueError(f"[heads.{name}] a lexical bag needs the token ids")
+                seq = ids[b, :lengths[b]].tolist() if torch.is_tensor(ids) else list(ids[b])
+                full = [i for i, (begin, end) in enumerate(spans) if end > begin]
+                if full:
+                    lex = lexical(seq, [spans[i] for i in full]).to(rows.dtype)
+                    rows = rows.index_add(0, torch.tensor(full, device=rows.device), lex)
+            result.append(rows)
         return result
 
     def forward(self, ids, lengths=None, path=None, top_k=None, window=None, segments=None, heads=None):
@@ -623,7 +707,7 @@ class DeepseekEncoder(nn.Module):
             lengths = [ids.shape[1]] * ids.shape[0]
         lengths = [int(t) for t in lengths]
         z = self.encode(ids, lengths, path, top_k, window)
-        return {"hidden": z, "heads": self.run_heads(z, lengths, segments, heads)}
+        return {"hidden": z, "heads": self.run_heads(z, lengths, segments, heads, ids)}
 
 
 # ----------------------------------------------------------------------------------------------

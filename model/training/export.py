@@ -56,7 +56,13 @@ def fixed_fp32_matrices(config, heads):
     """Weight matrices that SPEC keeps F32 whatever the precision: the gate and the head matrices."""
     names = [f"layers.{l}.gate" for l in range(config["n_layers"])]
     names += [f"heads.{h['name']}" for h in heads if h["type"] != "mlm"]
+    names += [f"heads.{h['name']}.lexical.proj" for h in heads if "lexical" in h]
     return names
+
+
+def lexical_tables(heads):
+    """The lexical-bag tables (SPEC section 3): weight matrices stored like `embed` (F32 or F16)."""
+    return [f"heads.{h['name']}.lexical.embed" for h in heads if "lexical" in h]
 
 
 def precision_map(config, heads, dtype, fp16_embed):
@@ -64,6 +70,8 @@ def precision_map(config, heads, dtype, fp16_embed):
     result = {}
     for name in quantizable_matrices(config):
         result[name] = "fp16" if dtype == "fp16" and (name != "embed" or fp16_embed) else "fp32"
+    for name in lexical_tables(heads):
+        result[name] = "fp16" if dtype == "fp16" else "fp32"
     for name in fixed_fp32_matrices(config, heads):
         result[name] = "fp32"
     return result
@@ -151,7 +159,7 @@ def load_model(path, device="cpu", dtype=torch.float32):
         if tuple(tensors[name].shape) != shape:
             raise SafetensorsError(f"[model] tensor '{name}' has shape {list(tensors[name].shape)}, "
                                    f"expected {list(shape)}")
-    quantizable = set(quantizable_matrices(config))
+    quantizable = set(quantizable_matrices(config)) | set(lexical_tables(heads))
     # Readers may also see the importance scorer listed (as fp32), as the C++ loader allows.
     fixed = set(fixed_fp32_matrices(config, heads)) | {f"layers.{l}.importance" for l in range(config["n_layers"])}
     no_entry = sorted(quantizable - set(precision))

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from deepseek_model import (dense_attention_reference, merge_owners, resolve_k, rope_cos_sin,  # noqa: E402
+from deepseek_model import (dense_attention_reference, lexical_buckets, merge_owners, resolve_k, rope_cos_sin,  # noqa: E402
                             apply_rope, rope_inv_freq, select_keys, window_starts)
 from export import NO_TOKENIZER, build_from_recipe, export_model, load_model  # noqa: E402
 from make_parity_case import DEFAULT_RECIPE  # noqa: E402
@@ -275,6 +275,52 @@ class ForwardTest(unittest.TestCase):
             x = torch.linspace(-4, 4, 17, dtype=torch.float64)
             want = torch.tensor([0.5 * v * (1 + math.erf(v / math.sqrt(2))) for v in x.tolist()], dtype=torch.float64)
             torch.testing.assert_close(F.gelu(x), want, rtol=1e-14, atol=1e-14)
+
+
+class LexicalBagTest(unittest.TestCase):
+    """The segment_labels lexical bag (SPEC section 3): hash, mean of table rows, file round trip."""
+
+    def test_buckets_golden_values(self):
+        # Shared with tests/model_encoder_test.cc (ModelHeads.LexicalBucketsMatchTheReferenceGoldenValues).
+        got = lexical_buckets([5, 17, 300, 2], 0, 4, 1 << 16, 3).tolist()
+        self.assertEqual(got, [6702, 26808, 53991, 49484, 6609, 53965, 38428, 47690, 59771])
+        self.assertEqual(lexical_buckets([5, 17, 300, 2], 1, 3, 1 << 16, 3).tolist(), [26808, 53991, 53965])
+        self.assertEqual(lexical_buckets([5], 0, 0, 7, 3).tolist(), [])
+
+    def test_head_adds_projected_mean_of_table_rows_and_round_trips(self):
+        recipe = small_recipe()
+        for h in recipe["heads"]:
+            if h["type"] == "segment_labels":
+                h["lexical"] = {"buckets": 31, "dim": 6, "max_n": 2}
+        model = build_from_recipe(recipe, 7).eval()
+        gen = torch.Generator().manual_seed(3)
+        ids = random_ids(gen, 12)
+        name = next(h["name"] for h in recipe["heads"] if h["type"] == "segment_labels")
+        head = model.heads[name]
+        with torch.no_grad():
+            out = model([ids], segments=[[[1, 5], [3, 3]]])
+            z = out["hidden"][0]
+            feats = lexical_buckets(ids, 1, 5, 31, 2)
+            self.assertEqual(len(feats), 4 + 3)
+            u = head.lexical.embed.weight[torch.from_numpy(feats)].mean(0)
+            want = head(z[1:5].mean(0)) + head.lexical.proj(u)
+            torch.testing.assert_close(out["heads"][name][0][0], want)
+            self.assertEqual(float(out["heads"][name][0][1].abs().sum()), 0.0)   # empty span: zero row
+        with tempfile.TemporaryDirectory() as d:
+            export_model(model, os.path.join(d, "m.safetensors"), tokenizer_sha256=NO_TOKENIZER)
+            loaded = load_model(os.path.join(d, "m.safetensors"))
+            self.assertEqual(loaded.head_defs, model.head_defs)
+            for k, v in model.state_dict().items():
+                self.assertTrue(torch.equal(v, loaded.state_dict()[k]), k)
+
+    def test_bad_specs_are_refused(self):
+        recipe = small_recipe()
+        seg = next(h for h in recipe["heads"] if h["type"] == "segment_labels")
+        for bad in ({"buckets": 0, "dim": 4, "max_n": 2}, {"buckets": 8, "dim": 4}, {"buckets": 8, "dim": 4, "max_n": 5},
+                    {"buckets": 8, "dim": 4, "max_n": 2, "extra": 1}):
+            seg["lexical"] = bad
+            with self.assertRaisesRegex(ValueError, "lexical"):
+                build_from_recipe(recipe, 1)
 
 
 class ParityCaseTest(unittest.TestCase):
