@@ -282,11 +282,12 @@ LexicalSpec parse_lexical(const json& v, const std::string& where, const std::st
   if (!v.is_object())
     throw ModelError(file, where, "expected {\"buckets\": B, \"dim\": E, \"max_n\": N}, got " + v.dump());
   Fields f(v, where, file);
-  f.only({"buckets", "dim", "max_n"});
+  f.only({"buckets", "dim", "max_n", "shrink"});
   LexicalSpec s;
   s.buckets = static_cast<int>(f.integer("buckets", 1, 1 << 24));
   s.dim = static_cast<int>(f.integer("dim", 1, 4096));
   s.max_n = static_cast<int>(f.integer("max_n", 1, 4));
+  if (v.contains("shrink")) s.shrink = static_cast<int>(f.integer("shrink", 0, 4096));
   return s;
 }
 

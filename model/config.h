@@ -50,6 +50,7 @@ struct LexicalSpec {
   int buckets = 0;  // B, 1..2^24
   int dim = 0;      // E, 1..4096
   int max_n = 0;    // N, 1..4
+  int shrink = 0;   // k, 0..4096: u = (sum of the rows) / (F + k); 0 is the plain mean
   bool operator==(const LexicalSpec&) const = default;
 };
 

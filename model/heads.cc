@@ -26,8 +26,8 @@ void linear_row(const float* x, const HeadWeights& h, int C, int D, float* out) 
     for (int c = 0; c < C; ++c) out[c] += h.bias.data()[c];
 }
 
-// out[c] += proj[c] . u, u the mean of the lexical table's rows over the span's features (SPEC.md
-// section 3). Like mean_rows, the mean is accumulated in double.
+// out[c] += proj[c] . u, u the sum of the lexical table's rows over the span's F features divided
+// by F + shrink (SPEC.md section 3; shrink 0: the mean). Accumulated in double, like mean_rows.
 void add_lexical_row(const HeadWeights& h, std::span<const int32_t> ids, int begin, int end, int C, float* out) {
   const LexicalSpec& spec = *h.def.lexical;
   const std::vector<uint64_t> features = lexical_features(ids, begin, end, spec);
@@ -40,7 +40,7 @@ void add_lexical_row(const HeadWeights& h, std::span<const int32_t> ids, int beg
     for (int k = 0; k < E; ++k) acc[size_t(k)] += row[size_t(k)];
   }
   std::vector<float> u(static_cast<size_t>(E));
-  for (int k = 0; k < E; ++k) u[size_t(k)] = static_cast<float>(acc[size_t(k)] / double(features.size()));
+  for (int k = 0; k < E; ++k) u[size_t(k)] = static_cast<float>(acc[size_t(k)] / double(features.size() + size_t(spec.shrink)));
   kernels::gemm_nt(1, C, E, u.data(), E, h.lexical_proj.data(), E, out, C, /*accumulate=*/true, nullptr);
 }
 

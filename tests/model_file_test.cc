@@ -343,6 +343,8 @@ TEST(ModelFile, BadLexicalBagsGiveAMessageNamingTheKeyOrTensor) {
       {"dim over 4096", set_lexical("dim", 4097), {"heads.clauses.lexical key 'dim'", "[1, 4096]"}},
       {"max_n 5", set_lexical("max_n", 5), {"heads.clauses.lexical key 'max_n'", "is 5, expected an integer in [1, 4]"}},
       {"max_n 0", set_lexical("max_n", 0), {"heads.clauses.lexical key 'max_n'", "[1, 4]"}},
+      {"shrink -1", set_lexical("shrink", -1), {"heads.clauses.lexical key 'shrink'", "[0, 4096]"}},
+      {"shrink over 4096", set_lexical("shrink", 4097), {"heads.clauses.lexical key 'shrink'", "[0, 4096]"}},
       {"max_n not an integer", set_lexical("max_n", 2.5), {"heads.clauses.lexical key 'max_n'", "expected an integer"}},
       {"unknown key", set_lexical("min_n", 1), {"heads.clauses.lexical key 'min_n'", "unknown key"}},
       {"missing key",

@@ -209,6 +209,13 @@ const char* kLexicalHeads =
     R"(  "lexical": {"buckets": 97, "dim": 8, "max_n": 3}},)"
     R"( {"name": "triage", "type": "sequence_classes", "labels": ["emergency", "urgent", "routine", "self_care"]},)"
     R"( {"name": "embed", "type": "embedding", "dim": 16}]})";
+// The same with shrink k = 5: u = sum / (F + 5).
+const char* kLexicalShrinkHeads =
+    R"({"heads": [{"name": "tags", "type": "token_tags", "labels": ["O", "B-AMOUNT", "I-AMOUNT", "B-DATE", "I-DATE"]},)"
+    R"( {"name": "clauses", "type": "segment_labels", "labels": ["payment", "termination", "liability", "confidentiality"],)"
+    R"(  "lexical": {"buckets": 97, "dim": 8, "max_n": 3, "shrink": 5}},)"
+    R"( {"name": "triage", "type": "sequence_classes", "labels": ["emergency", "urgent", "routine", "self_care"]},)"
+    R"( {"name": "embed", "type": "embedding", "dim": 16}]})";
 
 INSTANTIATE_TEST_SUITE_P(
     Configs, ModelParity,
@@ -222,7 +229,9 @@ INSTANTIATE_TEST_SUITE_P(
                       ParityConfig{"shipped_backbone", 6, "", "fp32", "data/models/backbone-small.safetensors"},
                       ParityConfig{"shipped_medical", 7, "", "fp32", "data/models/medical-small.safetensors"},
                       ParityConfig{"lexical_head", 8, kLexicalHeads, "fp32"},
-                      ParityConfig{"lexical_head_fp16", 9, kLexicalHeads, "fp16"}),
+                      ParityConfig{"lexical_head_fp16", 9, kLexicalHeads, "fp16"},
+                      ParityConfig{"lexical_shrink", 10, kLexicalShrinkHeads, "fp32"},
+                      ParityConfig{"shipped_legal", 11, "", "fp32", "data/models/legal-small.safetensors"}),
     [](const ::testing::TestParamInfo<ParityConfig>& info) { return info.param.name; });
 
 }  // namespace

@@ -33,8 +33,11 @@ HEADS = ("clauses", "cuad")
 
 
 @torch.no_grad()
-def collect(model, examples, path, batch=8):
-    """{head: (logits [N, C], targets [N, C], known [N, C], doc half [N])} over all dev segments."""
+def collect(model, examples, path, batch=8, label_keys=None):
+    """{head: (logits [N, C], targets [N, C], known [N, C], doc half [N])} over all dev segments.
+    label_keys: head -> the target key holding its positives (default `labels`; `hits` for a head
+    trained on train_lexical.py --targets HEAD=hits)."""
+    label_keys = label_keys or {}
     out = {h: ([], [], [], []) for h in HEADS}
     labels = {h["name"]: h["labels"] for h in model.head_defs if h["name"] in HEADS}
     for i in range(0, len(examples), batch):
@@ -50,7 +53,7 @@ def collect(model, examples, path, batch=8):
                     continue
                 logits = res[h][b].float().numpy()
                 hot = np.zeros((len(t["spans"]), n), dtype=np.float32)
-                for r, pos in enumerate(t["labels"]):
+                for r, pos in enumerate(t[label_keys.get(h, "labels")]):
                     hot[r, pos] = 1.0
                 known = np.ones(n, dtype=bool)
                 if t.get("known") is not None:
@@ -120,12 +123,15 @@ def main(argv=None):
     parser.add_argument("--path", default="standard")
     parser.add_argument("--threads", type=int)
     parser.add_argument("--report", help="also write the reliability tables here as JSON")
+    parser.add_argument("--targets", default="", help="HEAD=KEY,...: positives from KEY instead of `labels` "
+                                                      "(as the head was trained: cuad=hits)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     model = load_model(args.model)
     examples = read_jsonl(args.dev)
-    data, labels = collect(model, examples, args.path)
+    label_keys = dict(item.split("=", 1) for item in args.targets.split(",") if item)
+    data, labels = collect(model, examples, args.path, label_keys=label_keys)
     calibration = {"format": "deepseek-legal-calibration", "version": 1,
                    "fitted_on": {"dev": os.path.basename(args.dev), "path": args.path,
                                  "model": os.path.basename(args.model)}, "heads": {}}

@@ -182,14 +182,19 @@ def validate_heads(heads):
     return heads
 
 
-LEXICAL_LIMITS = {"buckets": (1, 1 << 24), "dim": (1, 4096), "max_n": (1, 4)}
+LEXICAL_LIMITS = {"buckets": (1, 1 << 24), "dim": (1, 4096), "max_n": (1, 4), "shrink": (0, 4096)}
+LEXICAL_OPTIONAL = {"shrink"}
 
 
 def validate_lexical(spec, where):
-    """A segment_labels head's lexical bag {"buckets": B, "dim": E, "max_n": N} (SPEC section 3)."""
-    if not isinstance(spec, dict) or set(spec) != set(LEXICAL_LIMITS):
-        raise ValueError(f"[{where}] must be an object with exactly the keys {sorted(LEXICAL_LIMITS)}")
+    """A segment_labels head's lexical bag {"buckets": B, "dim": E, "max_n": N[, "shrink": k]} (SPEC section 3)."""
+    required = set(LEXICAL_LIMITS) - LEXICAL_OPTIONAL
+    if not isinstance(spec, dict) or not required <= set(spec) <= set(LEXICAL_LIMITS):
+        raise ValueError(f"[{where}] must be an object with the keys {sorted(required)} (optional: "
+                         f"{sorted(LEXICAL_OPTIONAL)})")
     for key, (low, high) in LEXICAL_LIMITS.items():
+        if key not in spec:
+            continue
         if not _is_int(spec[key]) or not low <= spec[key] <= high:
             raise ValueError(f"[{where}.{key}] must be an integer in {low}..{high}, got {spec[key]!r}")
     return spec
@@ -227,12 +232,13 @@ def lexical_buckets(ids, begin, end, buckets, max_n):
 
 
 class LexicalBag(nn.Module):
-    """u = mean of embed rows over the span's hashed n-grams; contributes proj @ u to the logits."""
+    """u = (sum of embed rows over the span's F hashed n-grams) / (F + shrink); adds proj @ u to the
+    logits. shrink 0 is the plain mean; k > 0 pulls short spans (few features) towards zero."""
 
     def __init__(self, spec, classes):
         super().__init__()
         self.spec = dict(spec)
-        self.embed = nn.EmbeddingBag(spec["buckets"], spec["dim"], mode="mean")
+        self.embed = nn.EmbeddingBag(spec["buckets"], spec["dim"], mode="sum")
         self.proj = nn.Linear(spec["dim"], classes, bias=False)
 
     def forward(self, ids, spans):
@@ -241,8 +247,13 @@ class LexicalBag(nn.Module):
         offsets = np.cumsum([0] + [len(f) for f in feats[:-1]])
         device = self.embed.weight.device
         flat = torch.from_numpy(np.concatenate(feats) if feats else np.zeros(0, dtype=np.int64)).to(device)
-        u = self.embed(flat, torch.as_tensor(offsets, dtype=torch.long, device=device))
-        return self.proj(u)
+        counts = torch.tensor([len(f) for f in feats], device=device)
+        return self.proj(self.pool(flat, torch.as_tensor(offsets, dtype=torch.long, device=device), counts))
+
+    def pool(self, flat, offsets, counts):
+        """u [S, E] of bags given EmbeddingBag-style (flat, offsets) and each bag's feature count."""
+        total = (counts + self.spec.get("shrink", 0)).to(self.embed.weight.dtype).clamp(min=1.0)
+        return self.embed(flat, offsets) / total[:, None]
 
 
 class SegmentHead(nn.Linear):

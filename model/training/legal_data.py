@@ -380,7 +380,31 @@ def label_document(doc_id, doc, rec, ids_order, cuad_map, cuad_names):
                             clause_pos[i].add(id_index[cuad_map[name]])
     token_cps = [(cps.cp(t[2]), cps.cp(t[3])) for t in rec["token_spans"]]
     tags = token_tags(token_cps, cps.text, doc, seg_cp)
-    return sections, clause_pos, cuad_pos, sorted(known), tags
+    return sections, clause_pos, cuad_pos, sorted(known), tags, cuad_hits(doc, seg_cp, cps.text, cuad_names)
+
+
+def cuad_hits(doc, seg_cp, text, cuad_names):
+    """Per segment, the CUAD categories for which the segment alone would be a hit under the
+    scorer's rule: its whitespace-trimmed span has Jaccard >= 0.5 with a gold span (EVAL.md).
+    Unlike `overlaps`, one sentence of a three-sentence gold clause is not a hit."""
+    hits = [set() for _ in seg_cp]
+    if not doc["gold"]:
+        return hits
+    trimmed = []
+    for b, e in seg_cp:
+        piece = text[b:e]
+        lead = len(piece) - len(piece.lstrip())
+        trimmed.append((b + lead, b + lead + len(piece.strip())))
+    for ci, name in enumerate(cuad_names):
+        for clause in doc["gold"].get(name, {}).get("clauses", []):
+            g0, g1 = clause.get("start", -1), clause.get("end", -1)
+            if g0 < 0 or g1 <= g0:
+                continue
+            for i, (b, e) in enumerate(trimmed):
+                inter = min(e, g1) - max(b, g0)
+                if inter > 0 and inter >= 0.5 * (max(e, g1) - min(b, g0)):
+                    hits[i].add(ci)
+    return hits
 
 
 def seg_token_ranges(rec):
@@ -393,7 +417,7 @@ def seg_token_ranges(rec):
 
 def windows(doc_id, doc, rec, labelled, max_tokens, rng, with_cuad):
     """Examples of whole segments (a longer segment is cut), half of them without title tokens."""
-    sections, clause_pos, cuad_pos, known, tags = labelled
+    sections, clause_pos, cuad_pos, known, tags, hits = labelled
     ids = rec["token_ids"]
     ranges = seg_token_ranges(rec)
     out = []
@@ -405,7 +429,7 @@ def windows(doc_id, doc, rec, labelled, max_tokens, rng, with_cuad):
         j = max(j, i + 1)
         strip_titles = rng.random() < 0.5
         keep = []           # token indices kept
-        spans, cl, cu = [], [], []
+        spans, cl, cu, hit = [], [], [], []
         for s in range(i, j):
             b, e = ranges[s]
             e = min(e, start + max_tokens)
@@ -418,6 +442,7 @@ def windows(doc_id, doc, rec, labelled, max_tokens, rng, with_cuad):
             spans.append([nb, len(keep)])
             cl.append(sorted(clause_pos[s]))
             cu.append(sorted(cuad_pos[s]))
+            hit.append(sorted(hits[s]))
         i = j
         if not keep:
             continue
@@ -425,7 +450,9 @@ def windows(doc_id, doc, rec, labelled, max_tokens, rng, with_cuad):
                    "targets": {"clauses": {"spans": spans, "labels": cl, "known": known},
                                "tags": [tags[k] for k in keep]}}
         if with_cuad:
-            example["targets"]["cuad"] = {"spans": spans, "labels": cu}
+            # `hits`: the scorer's notion of a positive segment (cuad_hits); train_lexical.py can
+            # train on it instead of `labels` (finetune.py reads spans/labels/known only).
+            example["targets"]["cuad"] = {"spans": spans, "labels": cu, "hits": hit}
         out.append(example)
     return out
 

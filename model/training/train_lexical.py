@@ -54,8 +54,9 @@ def in_mix_slice(doc, share):
 class Segments:
     """All segments of a set of examples: hashed features (flat + offsets) and per-head targets."""
 
-    def __init__(self, examples, heads, spec):
+    def __init__(self, examples, heads, spec, label_keys=None):
         self.heads = heads
+        label_keys = label_keys or {}
         feats, self.offsets = [], [0]
         self.y = {h: [] for h in heads}
         self.known = {h: [] for h in heads}
@@ -74,7 +75,7 @@ class Segments:
                     n = heads[h]
                     y, k = np.zeros(n, np.float32), np.zeros(n, np.float32)
                     if h in t:
-                        y[t[h]["labels"][s]] = 1.0
+                        y[t[h][label_keys.get(h, "labels")][s]] = 1.0
                         known = t[h].get("known")
                         k[:] = 1.0 if known is None else 0.0
                         if known is not None:
@@ -90,11 +91,11 @@ class Segments:
         return len(self.where)
 
     def batch(self, idx):
-        """(features, offsets) of segments idx for EmbeddingBag."""
+        """(features, offsets, counts) of segments idx for LexicalBag.pool."""
         starts, ends = self.offsets[idx], self.offsets[np.asarray(idx) + 1]
         flat = torch.cat([self.flat[b:e] for b, e in zip(starts, ends)])
         offs = torch.from_numpy(np.concatenate([[0], np.cumsum(ends - starts)[:-1]]).astype(np.int64))
-        return flat, offs
+        return flat, offs, torch.from_numpy((ends - starts).astype(np.int64))
 
 
 def average_precision(scores, y):
@@ -123,8 +124,8 @@ def train_bags(model, fit, mix, heads, args, log):
     pos_weight = {h: torch.full((n,), args.pos_weight) for h, n in heads.items()}
 
     def logits(data, idx):
-        flat, offs = data.batch(idx)
-        return {h: bags[h].proj(bags[h].embed(flat, offs)) + bias[h] for h in heads}
+        flat, offs, counts = data.batch(idx)
+        return {h: bags[h].proj(bags[h].pool(flat, offs, counts)) + bias[h] for h in heads}
 
     def score(data):
         with torch.no_grad():
@@ -222,11 +223,17 @@ def main(argv=None):
     ap.add_argument("--buckets", type=int, default=1 << 16)
     ap.add_argument("--dim", type=int, default=32)
     ap.add_argument("--max-n", type=int, default=3)
+    ap.add_argument("--shrink", type=int, default=0,
+                    help="lexical bag: divide the row sum by (features + SHRINK) (0: the mean), SPEC section 3")
     ap.add_argument("--epochs", type=int, default=16)
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--lr", type=float, default=1e-2)
     ap.add_argument("--pos-weight", type=float, default=10.0)
     ap.add_argument("--mix-share", type=float, default=0.08)
+    ap.add_argument("--targets", default="",
+                    help="HEAD=KEY,...: train HEAD on its examples' KEY lists instead of `labels` "
+                         "(cuad=hits: segments that alone match a gold span at Jaccard >= 0.5, "
+                         "legal_data.py's `hits`)")
     ap.add_argument("--paths", default="", help="paths whose encoder logits fit the mix (default: all)")
     ap.add_argument("--seed", type=int, default=20261129)
     ap.add_argument("--threads", type=int, default=0)
@@ -246,6 +253,8 @@ def main(argv=None):
             if d["type"] != "segment_labels":
                 raise SystemExit(f"[train_lexical] head '{d['name']}' is {d['type']}, not segment_labels")
             d["lexical"] = {"buckets": args.buckets, "dim": args.dim, "max_n": args.max_n}
+            if args.shrink:
+                d["lexical"]["shrink"] = args.shrink
         defs.append(d)
     missing = set(wanted) - {d["name"] for d in defs}
     if missing:
@@ -261,7 +270,8 @@ def main(argv=None):
     fit_ex = [e for e in examples if not in_mix_slice(e["doc"], args.mix_share)]
     mix_ex = [e for e in examples if in_mix_slice(e["doc"], args.mix_share)]
     t0 = time.time()
-    fit, mix = Segments(fit_ex, heads, spec), Segments(mix_ex, heads, spec)
+    label_keys = dict(item.split("=", 1) for item in args.targets.split(",") if item)
+    fit, mix = Segments(fit_ex, heads, spec, label_keys), Segments(mix_ex, heads, spec, label_keys)
     log(f"[lexical] {len(fit_ex)} fitting examples ({len(fit)} segments), {len(mix_ex)} mixing examples "
         f"({len(mix)} segments, {len({e['doc'] for e in mix_ex})} documents); features in {time.time() - t0:.0f} s")
 
@@ -271,8 +281,8 @@ def main(argv=None):
         for h in heads:
             out = []
             for k in range(0, len(mix), 4096):
-                flat, offs = mix.batch(np.arange(k, min(k + 4096, len(mix))))
-                out.append(model.heads[h].lexical.proj(model.heads[h].lexical.embed(flat, offs)))
+                flat, offs, counts = mix.batch(np.arange(k, min(k + 4096, len(mix))))
+                out.append(model.heads[h].lexical.proj(model.heads[h].lexical.pool(flat, offs, counts)))
             lex[h] = torch.cat(out)
 
     paths = [p for p in args.paths.split(",") if p] or list(model.paths)
@@ -284,8 +294,8 @@ def main(argv=None):
             deep[h].append(out[h])
         log(f"[lexical] encoder logits, path {path}: {time.time() - t0:.0f} s")
 
-    report = {"model": os.path.basename(args.model), "lexical": {"buckets": args.buckets, "dim": args.dim,
-              "max_n": args.max_n}, "epoch_kept": epoch, "mix_documents": len({e["doc"] for e in mix_ex}),
+    report = {"model": os.path.basename(args.model), "targets": label_keys, "lexical": {"buckets": args.buckets, "dim": args.dim,
+              "max_n": args.max_n, "shrink": args.shrink}, "epoch_kept": epoch, "mix_documents": len({e["doc"] for e in mix_ex}),
               "mix_segments": len(mix), "heads": {}}
     with torch.no_grad():
         for h in heads:
