@@ -8,11 +8,11 @@ interleaved, the median of the per-round medians; bench/quant_medical.py's run_b
 (the shipped calibration), scored by `deepseek eval legal`: macro AUPR, F1 at 0.5 and P@80R.
 
   /usr/bin/python3 bench/quant_legal.py fp16=data/models/legal-small.safetensors dmpq=FILE ...
-      [--path standard] [--rounds 3] [--threads 2] [--cuad-dev runs/legal-eval/cuad-dev] [--json-out FILE]
+      [--path standard] [--rounds 3] [--threads 2] [--cuad-dev runs/legal-eval/cuad-dev] [--quality A,B]
+      [--json-out FILE]
 
 --cuad-dev is the folder of decompressed dev contracts that bench/legal_eval.sh writes.
 """
-import argparse
 import json
 import os
 import statistics
@@ -22,7 +22,7 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
-from quant_medical import run_bench  # noqa: E402
+from quant_medical import comparison_arguments, run_bench  # noqa: E402
 
 GOLD = os.path.normpath(os.path.join(ROOT, "..", "shared", "data", "legal", "cuad", "labels.jsonl.gz"))
 
@@ -40,17 +40,18 @@ def quality(model, path, cuad_dev, threads):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("models", nargs="+", help="LABEL=FILE")
-    ap.add_argument("--path", default="standard")
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=2)
+    ap = comparison_arguments(__doc__)
     ap.add_argument("--cuad-dev", default=os.path.join(ROOT, "runs/legal-eval/cuad-dev"))
+    ap.add_argument("--quality", default="", help="LABEL,...: score only these on CUAD dev (default: all; "
+                                                   "each takes a legal-extract run of minutes)")
     ap.add_argument("--json-out", default="")
     args = ap.parse_args()
     models = [m.split("=", 1) for m in args.models]
     res = {label: {"file": f, "bytes": os.path.getsize(f)} for label, f in models}
+    scored = set(args.quality.split(",")) if args.quality else {label for label, _ in models}
     for label, f in models:
+        if label not in scored:
+            continue
         res[label]["cuad_dev"] = quality(f, args.path, args.cuad_dev, args.threads)
         print(f"{label}: CUAD dev macro AUPR {res[label]['cuad_dev']['aupr']:.3f}", file=sys.stderr)
     samples = {label: [] for label, _ in models}
@@ -68,10 +69,11 @@ def main():
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for label, _ in models:
         r = res[label]
-        q = r["cuad_dev"]
+        q = r.get("cuad_dev")
+        quality_cells = f"{q['aupr']:.3f} | {q['f1']:.3f} | {q['p_at_80r']:.3f}" if q else "– | – | –"
         print(f"| {label} | {r['bytes']:,} | 1/{ref['bytes'] / r['bytes']:.2f} | {r['ms_b1_T128']:.1f} | "
               f"{r['ms_b1_T512']:.1f} | {r['tok_s_b8_T128']:,.0f} | {ref['ms_b1_T128'] / r['ms_b1_T128']:.2f}x | "
-              f"{q['aupr']:.3f} | {q['f1']:.3f} | {q['p_at_80r']:.3f} |")
+              f"{quality_cells} |")
     if args.json_out:
         with open(args.json_out, "w", encoding="utf-8") as f:
             json.dump(res, f, indent=1)

@@ -67,12 +67,18 @@ def run_bench(model, path, threads):
     return {(r["T"], r["batch"]): r for r in j["forward"]}
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def comparison_arguments(doc):
+    """The options every precision comparison takes (this script and quant_legal.py)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
     ap.add_argument("models", nargs="+", help="LABEL=FILE")
     ap.add_argument("--path", default="standard")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
+    return ap
+
+
+def main():
+    ap = comparison_arguments(__doc__)
     ap.add_argument("--kb", default="", help="KB without embeddings (default: built into a temporary folder)")
     ap.add_argument("--json-out", default="")
     args = ap.parse_args()
