@@ -436,6 +436,10 @@ TEST(LegalExtract, LanguageAndPathOptionsReachTheStages) {
   auto configs = query(tmp / "r.db", "SELECT config_text FROM runs ORDER BY started_at");
   ASSERT_EQ(configs.size(), 3u);
   EXPECT_NE(configs[2].find("path: light"), std::string::npos) << configs[2];
+  // path: auto loads the router shipped next to the model and records its choice per contract.
+  auto routed = legal_extract("data/samples/zh --path auto --db " + q(tmp / "auto.db") + " --json");
+  ASSERT_EQ(routed.exit_code, 0) << routed.err;
+  EXPECT_EQ(count(tmp / "auto.db", "SELECT COUNT(*) FROM annotations WHERE label = 'route'"), 3);
   // A pipeline without model.encode accepts --path with a warning.
   const fs::path keyword = tmp / "keyword.yaml";
   std::string yaml = read_file(source_dir() / "pipelines/legal_extraction.yaml");
