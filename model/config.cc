@@ -277,7 +277,8 @@ PathSpec parse_path_object(const json& p, const ModelConfig& config, const std::
   return s;
 }
 
-// A segment_labels head's `lexical` object {"buckets": B, "dim": E, "max_n": N} (SPEC.md section 3).
+// A segment_labels or sequence_classes head's `lexical` object {"buckets": B, "dim": E, "max_n": N[, "shrink": k]}
+// (SPEC.md section 3).
 LexicalSpec parse_lexical(const json& v, const std::string& where, const std::string& file) {
   if (!v.is_object())
     throw ModelError(file, where, "expected {\"buckets\": B, \"dim\": E, \"max_n\": N}, got " + v.dump());
@@ -339,15 +340,17 @@ std::vector<HeadDef> parse_heads(const std::string& text, const std::string& fil
     else if (type == "embedding") d.type = HeadType::kEmbedding;
     else if (type == "mlm") d.type = HeadType::kMlm;
     else g.fail("type", "'" + type + "' is not one of token_tags, segment_labels, sequence_classes, embedding, mlm");
-    if (h.contains("lexical") && d.type != HeadType::kSegmentLabels)
-      g.fail("lexical", std::string("only segment_labels heads may have a lexical bag, this head is ") + head_type_name(d.type));
+    const bool may_have_lexical = d.type == HeadType::kSegmentLabels || d.type == HeadType::kSequenceClasses;
+    if (h.contains("lexical") && !may_have_lexical)
+      g.fail("lexical", std::string("only segment_labels and sequence_classes heads may have a lexical bag, this head is ") +
+                            head_type_name(d.type));
     if (d.type == HeadType::kEmbedding) {
       g.only({"name", "type", "dim"});
       d.dim = static_cast<int>(g.integer("dim", 1, kMaxDim));
     } else if (d.type == HeadType::kMlm) {
       g.only({"name", "type"});
     } else {
-      if (d.type == HeadType::kSegmentLabels) g.only({"name", "type", "labels", "lexical"});
+      if (may_have_lexical) g.only({"name", "type", "labels", "lexical"});
       else g.only({"name", "type", "labels"});
       const json& labels = g.get("labels");
       if (!labels.is_array() || labels.empty()) g.fail("labels", "expected a non-empty array of label names");

@@ -44,7 +44,7 @@ struct PathSpec {
 enum class HeadType { kTokenTags, kSegmentLabels, kSequenceClasses, kEmbedding, kMlm };
 const char* head_type_name(HeadType type);  // "token_tags", ...
 
-// The optional lexical bag of a segment_labels head (SPEC.md section 3): the mean of a [B, E] table's
+// The optional lexical bag of a segment_labels or sequence_classes head (SPEC.md section 3): the mean of a [B, E] table's
 // rows over the span's hashed token n-grams (n = 1..N), projected to the labels by a [C, E] matrix.
 struct LexicalSpec {
   int buckets = 0;  // B, 1..2^24
@@ -59,7 +59,7 @@ struct HeadDef {
   HeadType type = HeadType::kTokenTags;
   std::vector<std::string> labels;  // token_tags, segment_labels, sequence_classes
   int dim = 0;                      // embedding: E
-  std::optional<LexicalSpec> lexical = std::nullopt;  // segment_labels only
+  std::optional<LexicalSpec> lexical = std::nullopt;  // segment_labels and sequence_classes only
 };
 
 // Storage precision of one weight matrix (SPEC.md section 6).

@@ -93,7 +93,9 @@ void run_heads(const std::vector<HeadWeights>& heads, const float* z, int T, int
       case HeadType::kSequenceClasses:
         o.shape = {C};
         o.data.assign(size_t(C), 0.0f);
-        if (T > 0) linear_row(mean_rows(z, 0, T, D).data(), h, C, D, o.data.data());
+        if (T == 0) break;
+        linear_row(mean_rows(z, 0, T, D).data(), h, C, D, o.data.data());
+        if (h.def.lexical) add_lexical_row(h, ids, 0, T, C, o.data.data());  // the bag of the whole sequence
         break;
       case HeadType::kEmbedding: {
         o.shape = {C};

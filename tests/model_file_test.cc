@@ -354,7 +354,7 @@ TEST(ModelFile, BadLexicalBagsGiveAMessageNamingTheKeyOrTensor) {
        {"heads.clauses.lexical: expected {\"buckets\": B, \"dim\": E, \"max_n\": N}, got 97"}},
       {"lexical on a token_tags head",
        [](Parts& p) { p.edit_meta_json("heads", [](ordered_json& v) { v[0]["lexical"] = v[1]["lexical"]; }); },
-       {"heads.tags key 'lexical'", "only segment_labels heads may have a lexical bag, this head is token_tags"}},
+       {"heads.tags key 'lexical'", "only segment_labels and sequence_classes heads may have a lexical bag, this head is token_tags"}},
       {"lexical on an embedding head",
        [](Parts& p) { p.edit_meta_json("heads", [](ordered_json& v) { v[3]["lexical"] = v[1]["lexical"]; }); },
        {"heads.embed key 'lexical'", "this head is embedding"}},

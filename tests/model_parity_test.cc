@@ -1,6 +1,7 @@
 // Live parity with the PyTorch reference: model/training/make_parity_case.py writes a random model
 // and float64 reference outputs for a set of runs (paths, top-k specs, windows, padded batches,
-// long sequences; two random cases give the segment_labels head a lexical bag, F32 and F16 tables);
+// long sequences; three random cases give the segment_labels head a lexical bag, F32 and F16 tables, one the
+// sequence_classes head too);
 // the C++ runtime must reproduce every output tensor. More cases check trained
 // files: the shipped models (data/models/backbone-small.safetensors and medical-small.safetensors, whose
 // heads cover sequence classes and embeddings) and a smoke-recipe model the test trains, exports and loads itself (issue 4's CI smoke test: trainer -> export -> C++ runtime).
@@ -209,12 +210,13 @@ const char* kLexicalHeads =
     R"(  "lexical": {"buckets": 97, "dim": 8, "max_n": 3}},)"
     R"( {"name": "triage", "type": "sequence_classes", "labels": ["emergency", "urgent", "routine", "self_care"]},)"
     R"( {"name": "embed", "type": "embedding", "dim": 16}]})";
-// The same with shrink k = 5: u = sum / (F + 5).
+// The same with shrink k = 5: u = sum / (F + 5), and a bag (shrink 3) on the sequence_classes head too.
 const char* kLexicalShrinkHeads =
     R"({"heads": [{"name": "tags", "type": "token_tags", "labels": ["O", "B-AMOUNT", "I-AMOUNT", "B-DATE", "I-DATE"]},)"
     R"( {"name": "clauses", "type": "segment_labels", "labels": ["payment", "termination", "liability", "confidentiality"],)"
     R"(  "lexical": {"buckets": 97, "dim": 8, "max_n": 3, "shrink": 5}},)"
-    R"( {"name": "triage", "type": "sequence_classes", "labels": ["emergency", "urgent", "routine", "self_care"]},)"
+    R"( {"name": "triage", "type": "sequence_classes", "labels": ["emergency", "urgent", "routine", "self_care"],)"
+    R"(  "lexical": {"buckets": 61, "dim": 6, "max_n": 2, "shrink": 3}},)"
     R"( {"name": "embed", "type": "embedding", "dim": 16}]})";
 
 INSTANTIATE_TEST_SUITE_P(

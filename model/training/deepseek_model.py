@@ -174,7 +174,7 @@ def validate_heads(heads):
             labels = head.get("labels")
             if not isinstance(labels, list) or not labels or not all(isinstance(l, str) for l in labels):
                 raise ValueError(f"[{where}.labels] must be a non-empty array of strings")
-            if kind == "segment_labels" and "lexical" in head:
+            if kind in ("segment_labels", "sequence_classes") and "lexical" in head:
                 expected.add("lexical")
                 validate_lexical(head["lexical"], f"{where}.lexical")
         if set(head) != expected:
@@ -187,7 +187,8 @@ LEXICAL_OPTIONAL = {"shrink"}
 
 
 def validate_lexical(spec, where):
-    """A segment_labels head's lexical bag {"buckets": B, "dim": E, "max_n": N[, "shrink": k]} (SPEC section 3)."""
+    """A segment_labels or sequence_classes head's lexical bag {"buckets": B, "dim": E, "max_n": N[, "shrink": k]}
+    (SPEC section 3)."""
     required = set(LEXICAL_LIMITS) - LEXICAL_OPTIONAL
     if not isinstance(spec, dict) or not required <= set(spec) <= set(LEXICAL_LIMITS):
         raise ValueError(f"[{where}] must be an object with the keys {sorted(required)} (optional: "
@@ -257,7 +258,8 @@ class LexicalBag(nn.Module):
 
 
 class SegmentHead(nn.Linear):
-    """segment_labels: W @ mean(z over the span) + bias, plus the optional lexical bag."""
+    """segment_labels and sequence_classes: W @ mean(z over the span) + bias, plus the optional lexical bag
+    (for sequence_classes the span is the whole sequence)."""
 
     def __init__(self, dim, classes, lexical=None):
         super().__init__(dim, classes)
@@ -557,7 +559,7 @@ class DeepseekEncoder(nn.Module):
                 self.heads[head["name"]] = nn.Linear(d, head["dim"], bias=False)
             elif head["type"] == "mlm":
                 self.heads[head["name"]] = MlmBias(config["vocab_size"])
-            elif head["type"] == "segment_labels":
+            elif head["type"] in ("segment_labels", "sequence_classes"):
                 self.heads[head["name"]] = SegmentHead(d, len(head["labels"]), head.get("lexical"))
             else:
                 self.heads[head["name"]] = nn.Linear(d, len(head["labels"]))
@@ -664,7 +666,7 @@ class DeepseekEncoder(nn.Module):
             if kind == "token_tags":
                 out[name] = module(z).masked_fill(~mask, 0.0)
             elif kind == "sequence_classes":
-                out[name] = module(mean)
+                out[name] = self._sequence_classes(mean, lengths, module, name, ids)
             elif kind == "embedding":
                 y = module(mean)
                 norm = y.norm(dim=-1, keepdim=True)
@@ -675,6 +677,23 @@ class DeepseekEncoder(nn.Module):
             else:
                 out[name] = self._segments(z, lengths, segments, module, name, ids)
         return out
+
+    @staticmethod
+    def _sequence_classes(mean, lengths, module, name, ids=None):
+        """W @ masked mean + bias, plus the lexical bag of the whole sequence [0, T) (zeros for T = 0)."""
+        logits = module(mean)
+        lengths_t = torch.as_tensor(lengths, device=logits.device)
+        logits = logits.masked_fill((lengths_t == 0)[:, None], 0.0)
+        if module.lexical is None:
+            return logits
+        if ids is None:
+            raise ValueError(f"[heads.{name}] a lexical bag needs the token ids")
+        rows = [b for b, t in enumerate(lengths) if t > 0]
+        if not rows:
+            return logits
+        seqs = [ids[b, :lengths[b]].tolist() if torch.is_tensor(ids) else list(ids[b]) for b in rows]
+        lex = torch.cat([module.lexical(seq, [[0, len(seq)]]) for seq in seqs]).to(logits.dtype)
+        return logits.index_add(0, torch.tensor(rows, device=logits.device), lex)
 
     @staticmethod
     def _segments(z, lengths, segments, module, name, ids=None):

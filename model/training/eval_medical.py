@@ -168,24 +168,31 @@ def eval_retrieval(model, pairs):
 
 
 def markdown(report):
-    lines = ["| path | policy | accuracy | under-triage | emergency recall | emergency precision | department accuracy |",
-             "|---|---|---|---|---|---|---|"]
-    for path in PATHS:
-        r = report["triage"][path]
-        for policy in ("model", "model+thr", "runtime"):
-            s = r[policy]
-            dept = f"{r['department_accuracy']:.3f}" if policy == "runtime" else ""
-            lines.append(f"| {path} | {policy} | {s['accuracy']:.3f} | {s['under_triage']:.3f} | "
-                         f"{s['emergency_recall']:.3f} | {s['emergency_precision']:.3f} | {dept} |")
-    b = report["baseline_rules_lexicon"]
-    lines.append(f"| - | rules + lexicon (baseline) | {b['accuracy']:.3f} | {b['under_triage']:.3f} | "
-                 f"{b['emergency_recall']:.3f} | {b['emergency_precision']:.3f} | {b['department_accuracy']:.3f} |")
+    lines = triage_table(report["triage"], report["baseline_rules_lexicon"])
+    for name, sub in report.get("subsets", {}).items():
+        lines += ["", f"**{name}** ({sub['questions']} questions: {sub['what']})", ""]
+        lines += triage_table(sub["triage"], sub["baseline_rules_lexicon"])
     lines += ["", "| held-out pairs | queries / corpus | " + " | ".join(f"{p} R@1 / R@5" for p in PATHS)
               + " | bigram BM25 R@1 / R@5 |", "|---|---|" + "---|" * (len(PATHS) + 1)]
     for source, r in report["retrieval"].items():
         cells = [f"{r[p]['recall@1']:.3f} / {r[p]['recall@5']:.3f}" for p in PATHS + ["bm25_bigram"]]
         lines.append(f"| {source} | {r['queries']} / {r['corpus']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def triage_table(triage, b):
+    lines = ["| path | policy | accuracy | under-triage | emergency recall | emergency precision | department accuracy |",
+             "|---|---|---|---|---|---|---|"]
+    for path in PATHS:
+        r = triage[path]
+        for policy in ("model", "model+thr", "runtime"):
+            s = r[policy]
+            dept = f"{r['department_accuracy']:.3f}" if policy == "runtime" else ""
+            lines.append(f"| {path} | {policy} | {s['accuracy']:.3f} | {s['under_triage']:.3f} | "
+                         f"{s['emergency_recall']:.3f} | {s['emergency_precision']:.3f} | {dept} |")
+    lines.append(f"| - | rules + lexicon (baseline) | {b['accuracy']:.3f} | {b['under_triage']:.3f} | "
+                 f"{b['emergency_recall']:.3f} | {b['emergency_precision']:.3f} | {b['department_accuracy']:.3f} |")
+    return lines
 
 
 def main(argv=None):
@@ -195,6 +202,9 @@ def main(argv=None):
     ap.add_argument("--emergency-threshold", type=float, default=0.35)
     ap.add_argument("--urgent-threshold", type=float, default=0.5)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--fresh-from", default="",
+                    help="LANG=N,...: also score the dev questions tq-LANG-NNNN with NNNN >= N on their own "
+                         "(written after the rules and the lexicon, so neither was fitted to them) and the rest")
     ap.add_argument("--json", help="also write the report here")
     ap.add_argument("--markdown", action="store_true", help="print tables for the model card")
     args = ap.parse_args(argv)
@@ -215,6 +225,20 @@ def main(argv=None):
               "dev_questions": len(questions), "triage": triage, "baseline_rules_lexicon": base,
               "emergencies_missed_runtime": missed,
               "retrieval": eval_retrieval(model, read_jsonl(os.path.join(args.data, "retrieval_dev.jsonl")))}
+    if args.fresh_from:
+        cut = {k: int(v) for k, v in (item.split("=", 1) for item in args.fresh_from.split(","))}
+
+        def fresh(q):
+            lang, number = q["id"].split("-")[1:]
+            return lang in cut and int(number) >= cut[lang]
+
+        report["subsets"] = {}
+        for name, what, keep in (("fresh", "written after the rules and the lexicon", True),
+                                 ("original", "the rules and the lexicon were written looking at them", False)):
+            sub = [q for q in questions if fresh(q) == keep]
+            t, b, m = eval_triage(model, sub, matcher, lexicon, args.emergency_threshold, args.urgent_threshold)
+            report["subsets"][name] = {"what": what, "questions": len(sub), "triage": t, "baseline_rules_lexicon": b,
+                                       "emergencies_missed_runtime": m}
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(report, f, indent=1)

@@ -22,7 +22,8 @@ Held out: 10% of the QQR and STS items (random.Random(20240611), as their README
 training; their positive pairs are retrieval_dev.jsonl (recall@k in eval_medical.py), and the
 questions' dev split is dev_questions.jsonl.
 
-Outputs in --out: train.jsonl, dev.jsonl (finetune.py examples), dev_questions.jsonl,
+Outputs in --out: train.jsonl, dev.jsonl (finetune.py examples), dev_questions.jsonl and
+train_questions.jsonl (the hand-labelled questions of each split, with their token ids),
 retrieval_dev.jsonl (texts with ids), stats.json.
 """
 import argparse
@@ -61,7 +62,7 @@ TOYHOM_DEPARTMENTS = {
 
 # Caps keep one large source from drowning the small hand-labelled set (counts per epoch).
 CAPS = {"weak_per_level": 500, "toyhom_per_department": 250, "qtr": 4000, "sts": 4000, "medquad": 3000}
-GOLD_REPEAT = 3  # the 508 hand-labelled training questions are seen three times per epoch
+GOLD_REPEAT = 3  # the hand-labelled training questions are seen three times per epoch
 
 EXPORT_PIPELINE = """# Written by model/training/medical_data.py: the medqa pipeline's text stages, tokens exported.
 version: 1
@@ -155,14 +156,27 @@ class Collector:
         self.counts[f"{split}/{source}"] += repeat
 
 
-def collect(data_dir, departments):
+def encoder_holdout(item_id, spec):
+    """True when a train question is kept from the encoder for train_lexical_classes.py's mix: spec is
+    (first id number per language, share); the share is taken by a hash of the id."""
+    if not spec:
+        return False
+    first, share = spec
+    lang, number = item_id.split("-")[1:]
+    if lang not in first or int(number) < first[lang]:
+        return False
+    digest = hashlib.sha256(("encoder-holdout:" + item_id).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % 10000 < share * 10000
+
+
+def collect(data_dir, departments, holdout_spec=None):
     rng = random.Random(20261129)
     c = Collector()
     dept_index = {d: i for i, d in enumerate(departments)}
     level_index = {lv: i for i, lv in enumerate(LEVELS)}
 
     # 1. Hand-labelled questions.
-    dev_questions = []
+    dev_questions, train_questions = [], []
     with open(os.path.join(REPO, "data", "medical", "triage", "questions.jsonl"), encoding="utf-8") as f:
         for line in f:
             q = json.loads(line)
@@ -170,7 +184,11 @@ def collect(data_dir, departments):
             if q["split"] == "dev":
                 dev_questions.append(q)
                 c.add("dev", "questions", q["text"], t)
+            elif encoder_holdout(q["id"], holdout_spec):
+                train_questions.append(dict(q, encoder_holdout=True))  # kept out of train.jsonl
+                c.text(q["text"])
             else:
+                train_questions.append(q)
                 c.add("train", "questions", q["text"], t, repeat=GOLD_REPEAT)
     gold_texts = {q for q in c.texts}
 
@@ -256,7 +274,7 @@ def collect(data_dir, departments):
     random.Random(7).shuffle(dev_pairs)
     for p in dev_pairs[:300]:
         c.add("dev", "retrieval", p["query"], {"embed": p["partner"]})
-    return c, dev_questions, retrieval_dev
+    return c, dev_questions, train_questions, retrieval_dev
 
 
 def tokenize_all(texts, out, deepseek, tokenizer, threads):
@@ -298,12 +316,20 @@ def main(argv=None):
     ap.add_argument("--deepseek", default=os.path.join(REPO, "build", "release", "bin", "deepseek"))
     ap.add_argument("--tokenizer", default=os.path.join(REPO, "data", "models", "tokenizer.model"))
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--encoder-holdout", default="",
+                    help="LANG=N,...:SHARE: keep SHARE of the train questions tq-LANG-NNNN with NNNN >= N out of "
+                         "train.jsonl (marked encoder_holdout in train_questions.jsonl), so train_lexical_classes.py "
+                         "can fit its mix on questions the encoder never saw")
     args = ap.parse_args(argv)
+    holdout_spec = None
+    if args.encoder_holdout:
+        langs, share = args.encoder_holdout.rsplit(":", 1)
+        holdout_spec = ({k: int(v) for k, v in (item.split("=", 1) for item in langs.split(","))}, float(share))
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(REPO, "data", "medical", "departments.tsv"), encoding="utf-8") as f:
         departments = [l.split("\t")[0] for l in f.read().splitlines()[1:] if l.strip()]
 
-    c, dev_questions, retrieval_dev = collect(args.data, departments)
+    c, dev_questions, train_questions, retrieval_dev = collect(args.data, departments, holdout_spec)
     print(f"[medical_data] {len(c.texts)} distinct texts; tokenizing with {args.deepseek}", file=sys.stderr)
     ids = tokenize_all(list(c.texts), args.out, args.deepseek, args.tokenizer, args.threads)
 
@@ -322,9 +348,10 @@ def main(argv=None):
                 f.write(json.dumps({"ids": ids[ex["text"]], "targets": targets, "source": ex["source"]}) + "\n")
                 n += 1
         stats[f"{split}_examples"] = n
-    with open(os.path.join(args.out, "dev_questions.jsonl"), "w", encoding="utf-8") as f:
-        for q in dev_questions:
-            f.write(json.dumps(dict(q, ids=ids.get(q["text"].strip())), ensure_ascii=False) + "\n")
+    for name, questions in (("dev_questions", dev_questions), ("train_questions", train_questions)):
+        with open(os.path.join(args.out, name + ".jsonl"), "w", encoding="utf-8") as f:
+            for q in questions:
+                f.write(json.dumps(dict(q, ids=ids.get(q["text"].strip())), ensure_ascii=False) + "\n")
     with open(os.path.join(args.out, "retrieval_dev.jsonl"), "w", encoding="utf-8") as f:
         for p in retrieval_dev:
             if p["query"] in ids and p["partner"] in ids:

@@ -313,6 +313,23 @@ class LexicalBagTest(unittest.TestCase):
             for k, v in model.state_dict().items():
                 self.assertTrue(torch.equal(v, loaded.state_dict()[k]), k)
 
+    def test_sequence_head_adds_the_bag_of_the_whole_sequence(self):
+        recipe = small_recipe()
+        seq_head = next(h for h in recipe["heads"] if h["type"] == "sequence_classes")
+        seq_head["lexical"] = {"buckets": 29, "dim": 5, "max_n": 3, "shrink": 2}
+        model = build_from_recipe(recipe, 11).eval()
+        gen = torch.Generator().manual_seed(4)
+        short, long = random_ids(gen, 4), random_ids(gen, 9)
+        head = model.heads[seq_head["name"]]
+        with torch.no_grad():
+            out = model([short, long])            # a padded batch: each row sees only its own tokens
+            for b, ids in enumerate([short, long]):
+                z = out["hidden"][b, :len(ids)]
+                feats = lexical_buckets(ids, 0, len(ids), 29, 3)
+                u = head.lexical.embed.weight[torch.from_numpy(feats)].sum(0) / (len(feats) + 2)
+                want = head(z.mean(0)) + head.lexical.proj(u)
+                torch.testing.assert_close(out["heads"][seq_head["name"]][b], want)
+
     def test_bad_specs_are_refused(self):
         recipe = small_recipe()
         seg = next(h for h in recipe["heads"] if h["type"] == "segment_labels")
