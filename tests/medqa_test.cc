@@ -228,7 +228,7 @@ TEST_F(MedqaSession, TheGuaranteesHoldOnEveryLabelledQuestion) {
     }
     EXPECT_EQ(a.language(), item["lang"].get<std::string>()) << a.question;
   }
-  EXPECT_EQ(n, 673);
+  EXPECT_EQ(n, 1153);
   EXPECT_GT(emergency_rules, 150);  // most of the 215 emergency questions carry an emergency rule
 }
 
@@ -346,7 +346,7 @@ TEST(MedqaApp, CommandsExplainSwitchPathAndToggleJson) {
   EXPECT_FALSE(why["kb_hits"].empty());
   EXPECT_FALSE(why["kb_hits"][0]["method"].get<std::string>().empty());
   EXPECT_TRUE(why["stage_ms"].contains("model.encode"));
-  EXPECT_EQ(why["settings"]["emergency_threshold"], "0.35");
+  EXPECT_EQ(why["settings"]["emergency_threshold"], "0.25");
   EXPECT_EQ(light["path"], "light");
   EXPECT_EQ(light["n"], 2);
   EXPECT_NE(r.out.find("科室："), std::string::npos) << "text output after :json";
