@@ -85,13 +85,15 @@ def _tokenizer_field(tokenizer_sha256):
 
 
 def export_model(model, path, dtype="fp32", heads=None, paths=None, tokenizer_sha256=None, name=None,
-                 description=None, training=None, fp16_embed=False):
+                 description=None, training=None, fp16_embed=False, fp32_matrices=()):
     """Writes `model` to `path`.
 
     dtype "fp16" stores the q/k/v/o/up/down matrices (and embed if fp16_embed) as F16; norms, biases,
     the importance scorer, the gate and the heads stay F32. heads/paths default to the model's own.
     tokenizer_sha256: hex digest (or "sha256:<hex>") of the SentencePiece model; required (random
     models pass NO_TOKENIZER). training: optional JSON-serializable object for the `training` key.
+    fp32_matrices: matrix names kept F32 whatever dtype says (qat.py: INT4 reconstructions that must
+    reach `deepseek quantize` exactly).
     """
     if dtype not in ("fp32", "fp16"):
         raise ValueError(f"[export] dtype must be fp32 or fp16, got {dtype!r}")
@@ -101,6 +103,10 @@ def export_model(model, path, dtype="fp32", heads=None, paths=None, tokenizer_sh
     paths = model.paths if paths is None else paths
     config = model.config
     precision = precision_map(config, heads, dtype, fp16_embed)
+    for matrix in fp32_matrices:
+        if matrix not in precision:
+            raise ValueError(f"[export] fp32_matrices names unknown matrix '{matrix}'")
+        precision[matrix] = "fp32"
     tensors = {}
     for key, value in model.state_dict().items():
         value = value.detach().to("cpu", torch.float32)

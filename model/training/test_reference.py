@@ -340,6 +340,58 @@ class LexicalBagTest(unittest.TestCase):
                 build_from_recipe(recipe, 1)
 
 
+def runtime_int4_roundtrip(w, group):
+    """A plain twin of the C++ quantizer and loader (model/quantize.cc, SPEC section 6) for INT4: per group
+    scale = fp16(max|w| / 7) (the smallest normal for an all-zero group), u = clamp(lround(w / scale) + 8,
+    0, 15), W = (u - 8) * scale. lround rounds halves away from zero."""
+    import numpy as np
+    w = np.asarray(w, dtype=np.float32)
+    out = np.empty_like(w)
+    for r in range(w.shape[0]):
+        for g0 in range(0, w.shape[1], group):
+            blk = w[r, g0:g0 + group]
+            scale = np.float32(np.float16(np.float32(np.abs(blk).max()) / np.float32(7.0)))
+            if scale == 0:
+                scale = np.float32(6.103515625e-05)
+            x = blk / scale
+            code = np.clip(np.sign(x) * np.floor(np.abs(x) + 0.5) + 8, 0, 15)
+            out[r, g0:g0 + group] = (code - 8) * scale
+    return out
+
+
+class QatTest(unittest.TestCase):
+    """qat.py's fake quantization against the runtime's INT4 layout."""
+
+    def test_fake_quant_equals_the_runtime_on_random_weights(self):
+        from qat import fake_quant_int4
+        gen = torch.Generator().manual_seed(5)
+        w = torch.randn(6, 128, generator=gen) * 0.05
+        w[2, :64] = 0.0                                   # an all-zero group
+        w[3, 70] = 1.5                                    # an outlier
+        got = fake_quant_int4(w, 64).numpy()
+        torch.testing.assert_close(torch.from_numpy(got), torch.from_numpy(runtime_int4_roundtrip(w.numpy(), 64)))
+
+    def test_a_clipped_reconstruction_survives_the_runtime_quantizer_exactly(self):
+        # The export guarantee: quantizing the QAT reconstruction gives it back bit for bit, whatever
+        # the learned clip (the clipped maximum maps to code 7, so the max-abs scale is the QAT scale).
+        from qat import fake_quant_int4
+        gen = torch.Generator().manual_seed(6)
+        w = torch.randn(4, 192, generator=gen) * 0.1
+        alpha = torch.rand(4, 3, generator=gen) * 0.5 + 0.5
+        wq = fake_quant_int4(w, 64, alpha).detach().numpy()
+        self.assertTrue((runtime_int4_roundtrip(wq, 64) == wq).all())
+
+    def test_gradients_flow_to_the_weights_and_the_clip(self):
+        from qat import FakeQuantInt4
+        fq = FakeQuantInt4((2, 64), 64)
+        with torch.no_grad():
+            fq.alpha.fill_(0.8)
+        w = (torch.randn(2, 64) * 0.1).requires_grad_(True)
+        fq(w).pow(2).sum().backward()
+        self.assertGreater(float(w.grad.abs().sum()), 0.0)
+        self.assertGreater(float(fq.alpha.grad.abs().sum()), 0.0)
+
+
 class ParityCaseTest(unittest.TestCase):
     def test_case_files_match_plain_forward(self):
         import make_parity_case
