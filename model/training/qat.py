@@ -23,9 +23,10 @@ tests: model/training/test_reference.py QatTest holds fake_quant_int4 to the run
 
 The objective is the model's own FP outputs (self-distillation; no labels needed): on training
 inputs, on every path, KL of the student's class distributions from the FP teacher's, plus the KL
-of the in-batch similarity softmax (tau 0.05) for embedding heads: what DMPQ measures.
-Only sequence_classes and embedding heads are distilled (the medical model); segment heads would
-need the examples' spans.
+of the in-batch similarity softmax (tau 0.05) for embedding heads, the Bernoulli KL per label for
+segment heads: what DMPQ measures.
+Every head but mlm is distilled: token tags per real token, segment labels with the Bernoulli KL per
+label over the example's spans (`targets.<head>.spans`, the legal data), cut to --max-tokens.
 """
 import argparse
 import json
@@ -41,7 +42,7 @@ import torch.nn.utils.parametrize as parametrize
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from deepseek_model import pad_batch  # noqa: E402
-from export import export_model, load_model, quantizable_matrices  # noqa: E402
+from export import export_like, load_model, quantizable_matrices  # noqa: E402
 from finetune import read_jsonl  # noqa: E402
 
 FP16_MIN_NORMAL = 6.103515625e-05  # the runtime's scale for an all-zero group
@@ -101,11 +102,29 @@ def bake(model, names):
         parametrize.remove_parametrizations(model.get_submodule(name), "weight", leave_parametrized=True)
 
 
-def distill_loss(student, teacher, defs):
+def bernoulli_kl(student_logits, teacher_logits):
+    """Mean over labels and rows of KL(Bernoulli(sigmoid(t)) || Bernoulli(sigmoid(s)))."""
+    pt = torch.sigmoid(teacher_logits)
+    return (pt * (F.logsigmoid(teacher_logits) - F.logsigmoid(student_logits))
+            + (1 - pt) * (F.logsigmoid(-teacher_logits) - F.logsigmoid(-student_logits))).mean()
+
+
+def distill_loss(student, teacher, defs, mask=None):
+    """Summed over heads: class KL (sequence_classes; token_tags per real token, `mask` [B, T]), Bernoulli
+    KL per label (segment_labels), in-batch similarity KL (embedding)."""
     loss = 0.0
     for h in defs:
         name = h["name"]
-        if h["type"] == "sequence_classes":
+        if h["type"] == "token_tags":
+            keep = mask.reshape(-1)
+            s = student[name].reshape(-1, student[name].shape[-1])[keep]
+            t = teacher[name].reshape(-1, teacher[name].shape[-1])[keep]
+            loss = loss + F.kl_div(F.log_softmax(s, -1), F.softmax(t, -1), reduction="batchmean")
+        elif h["type"] == "segment_labels":
+            rows = [(s, t) for s, t in zip(student[name], teacher[name]) if s.shape[0]]
+            if rows:
+                loss = loss + bernoulli_kl(torch.cat([s for s, _ in rows]), torch.cat([t for _, t in rows]))
+        elif h["type"] == "sequence_classes":
             loss = loss + F.kl_div(F.log_softmax(student[name], -1), F.softmax(teacher[name], -1), reduction="batchmean")
         elif h["type"] == "embedding":
             s, t = student[name], teacher[name]
@@ -126,6 +145,7 @@ def main(argv=None):
     ap.add_argument("--lr", type=float, default=2e-5)
     ap.add_argument("--clip-lr", type=float, default=1e-3)
     ap.add_argument("--max-tokens", type=int, default=64)
+    ap.add_argument("--probe", type=int, default=256, help="training inputs whose KL is reported before and after")
     ap.add_argument("--seed", type=int, default=20261129)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--device", default="cpu")
@@ -140,7 +160,8 @@ def main(argv=None):
     student = load_model(args.model, device=args.device).train()
     for p in teacher.parameters():
         p.requires_grad_(False)
-    defs = [h for h in student.head_defs if h["type"] in ("sequence_classes", "embedding")]
+    defs = [h for h in student.head_defs if h["type"] != "mlm"]
+    segment_heads = [h["name"] for h in defs if h["type"] == "segment_labels"]
     heads = [h["name"] for h in defs]
     names = qat_matrices(student.config, args.matrices)
     enable(student, names, args.group)
@@ -152,32 +173,49 @@ def main(argv=None):
     opt = torch.optim.AdamW([{"params": weights, "lr": args.lr, "weight_decay": 0.0},
                              {"params": clips, "lr": args.clip_lr, "weight_decay": 0.0}])
 
-    seqs = [e["ids"][:args.max_tokens] for e in read_jsonl(args.data) if e.get("ids")]
+    examples = [e for e in read_jsonl(args.data) if e.get("ids")]
+    seqs = [e["ids"][:args.max_tokens] for e in examples]
+
+    def spans_of(i):
+        """The example's segment spans (one list for all segment heads), cut to --max-tokens."""
+        t = examples[i].get("targets", {})
+        spans = next((t[h]["spans"] for h in segment_heads if h in t), [])
+        return [[b, min(e, args.max_tokens)] for b, e in spans if b < args.max_tokens]
+
+    def run(model, idx, path):
+        ids, lengths = pad_batch([seqs[i] for i in idx], model.config["pad_id"], args.device)
+        segments = [spans_of(i) for i in idx] if segment_heads else None
+        out = model(ids, lengths, path=path, heads=heads, segments=segments)["heads"]
+        mask = torch.arange(ids.shape[1], device=ids.device)[None, :] < torch.tensor(lengths, device=ids.device)[:, None]
+        return out, mask
     rng = np.random.default_rng(args.seed)
     paths = list(student.paths)
 
     @torch.no_grad()
-    def held_out_kl(batch):
+    def held_out_kl(idx):
         student.eval()
-        ids, lengths = pad_batch(batch, student.config["pad_id"], args.device)
-        total = sum(float(distill_loss(student(ids, lengths, path=p, heads=heads)["heads"],
-                                       teacher(ids, lengths, path=p, heads=heads)["heads"], defs)) for p in paths)
+        total = 0.0
+        for k in range(0, len(idx), args.batch):
+            chunk = idx[k:k + args.batch]
+            for p in paths:
+                s_out, mask = run(student, chunk, p)
+                total += float(distill_loss(s_out, run(teacher, chunk, p)[0], defs, mask)) * len(chunk)
         student.train()
-        return total / len(paths)
+        return total / len(paths) / len(idx)
 
-    probe = [seqs[i] for i in rng.choice(len(seqs), size=min(256, len(seqs)), replace=False)]
+    probe = rng.choice(len(seqs), size=min(args.probe, len(seqs)), replace=False)
     before = held_out_kl(probe)
     log(f"[qat] {len(names)} matrices simulated in INT4 (group {args.group}), {len(seqs)} inputs; "
-        f"KL on a 256-input probe before training: {before:.3e}")
+        f"KL on a {len(probe)}-input probe before training: {before:.3e}")
     t0 = time.time()
     for step in range(1, args.steps + 1):
-        batch = [seqs[i] for i in rng.choice(len(seqs), size=args.batch, replace=False)]
-        ids, lengths = pad_batch(batch, student.config["pad_id"], args.device)
+        idx = rng.choice(len(seqs), size=args.batch, replace=False)
         loss = 0.0
         for p in paths:
             with torch.no_grad():
-                t_out = teacher(ids, lengths, path=p, heads=heads)["heads"]
-            loss = loss + distill_loss(student(ids, lengths, path=p, heads=heads)["heads"], t_out, defs)
+                t_out = run(teacher, idx, p)[0]
+            s_out, mask = run(student, idx, p)
+            loss = loss + distill_loss(s_out, t_out, defs, mask)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -194,10 +232,7 @@ def main(argv=None):
     training["qat"] = {"script": "model/training/qat.py", "matrices": args.matrices, "group": args.group,
                        "steps": args.steps, "batch": args.batch, "lr": args.lr, "clip_lr": args.clip_lr,
                        "kl_probe_before": before, "kl_probe_after": after, "data": os.path.basename(args.data)}
-    export_model(student.to("cpu"), args.out, dtype="fp16", tokenizer_sha256=student.metadata["tokenizer"],
-                 name=student.metadata.get("name"), description=student.metadata.get("description"),
-                 training=training, fp16_embed=student.metadata["precision"].get("embed") == "fp16",
-                 fp32_matrices=names)
+    export_like(student.to("cpu"), args.out, student, training, fp32_matrices=names)
     log(f"[qat] wrote {args.out} (the simulated matrices in F32: quantize it with deepseek quantize)")
     if args.report:
         with open(args.report, "w", encoding="utf-8") as f:

@@ -40,7 +40,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from deepseek_model import DeepseekEncoder, lexical_buckets, pad_batch  # noqa: E402
-from export import export_model, load_model  # noqa: E402
+from export import export_like, load_model  # noqa: E402
 from finetune import read_jsonl  # noqa: E402
 
 MIN_POSITIVES = 5      # labels with fewer positives in a slice are left out of its macro AP
@@ -323,9 +323,7 @@ def main(argv=None):
     training = dict(base.metadata.get("training") or {})
     training["lexical"] = {k: v for k, v in report.items() if k != "heads"}
     training["lexical"]["script"] = "model/training/train_lexical.py"
-    export_model(model, args.out, dtype="fp16", tokenizer_sha256=base.metadata["tokenizer"],
-                 name=base.metadata.get("name"), description=base.metadata.get("description"),
-                 training=training, fp16_embed=base.metadata["precision"].get("embed") == "fp16")
+    export_like(model, args.out, base, training)
     log(f"[lexical] wrote {args.out}")
     if args.report:
         with open(args.report, "w", encoding="utf-8") as f:

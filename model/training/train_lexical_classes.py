@@ -49,7 +49,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from deepseek_model import DeepseekEncoder, LexicalBag, lexical_buckets, pad_batch  # noqa: E402
-from export import export_model, load_model  # noqa: E402
+from export import export_like, load_model  # noqa: E402
 from finetune import read_jsonl  # noqa: E402
 
 PULL = 0.05  # L2 pull of each class's (a, b) towards the head's shared (a0, b0)
@@ -247,7 +247,7 @@ def main(argv=None):
                 oof[ep][h][held] = got[h][held]
     ce = [sum(float(F.cross_entropy(o[h], mix_y[h])) for h in heads) for o in oof]
     best = int(np.argmin(ce))
-    log(f"[lexical] cross-fitting: out-of-fold cross-entropy by epoch " + " ".join(f"{c:.3f}" for c in ce)
+    log("[lexical] cross-fitting: out-of-fold cross-entropy by epoch " + " ".join(f"{c:.3f}" for c in ce)
         + f"; kept {best + 1} epochs ({time.time() - t0:.0f} s)")
     lex_oof = oof[best]
 
@@ -292,9 +292,7 @@ def main(argv=None):
     training = dict(base.metadata.get("training") or {})
     training["lexical"] = {k: v for k, v in report.items() if k != "heads"}
     training["lexical"]["script"] = "model/training/train_lexical_classes.py"
-    export_model(model, args.out, dtype="fp16", tokenizer_sha256=base.metadata["tokenizer"],
-                 name=base.metadata.get("name"), description=base.metadata.get("description"),
-                 training=training, fp16_embed=base.metadata["precision"].get("embed") == "fp16")
+    export_like(model, args.out, base, training)
     log(f"[lexical] wrote {args.out}")
     if args.report:
         with open(args.report, "w", encoding="utf-8") as f:
