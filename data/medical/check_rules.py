@@ -17,6 +17,7 @@ the effect of a rule edit on the labelled questions; it is not part of the produ
 (/usr/bin/python3 has it). Exit 1 on a schema error.
 """
 import argparse
+import functools
 import collections
 import csv
 import json
@@ -78,13 +79,19 @@ def normalize(text):
     return unicodedata.normalize("NFKC", text).replace("\u2019", "'").replace("\u2018", "'")
 
 
-def find_term(lowered, term):
-    """(begin, end) of every hit of one term, with ds::sdk::text::find_keywords semantics."""
+@functools.lru_cache(maxsize=None)
+def parse_term(term):
+    """(needle, ascii_term, open_end) of a term; cached: the rules' terms are matched again for every text."""
     open_end = term.endswith("*")
     kw = term[:-1] if open_end else term
-    if not kw:
+    return ascii_lower(kw), kw.isascii(), open_end
+
+
+def find_term(lowered, term):
+    """(begin, end) of every hit of one term, with ds::sdk::text::find_keywords semantics."""
+    needle, ascii_term, open_end = parse_term(term)
+    if not needle:
         return []
-    needle, ascii_term = ascii_lower(kw), kw.isascii()
     out, n = [], len(lowered)
     pos = lowered.find(needle)
     while pos >= 0:
@@ -109,7 +116,9 @@ def find_term(lowered, term):
 def find_terms(lowered, terms):
     hits = set()
     for t in terms:
-        hits.update(find_term(lowered, t))
+        needle = parse_term(t)[0]
+        if needle and needle in lowered:  # most terms are absent: skip find_term's work for them
+            hits.update(find_term(lowered, t))
     return sorted(hits, key=lambda h: (h[0], -h[1]))
 
 
