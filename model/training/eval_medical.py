@@ -35,6 +35,7 @@ sys.path.insert(0, os.path.join(REPO, "data", "medical"))
 import check_rules  # noqa: E402
 from deepseek_model import pad_batch  # noqa: E402
 from export import load_model  # noqa: E402
+from medical_data import parse_id_cut, written_from  # noqa: E402
 
 LEVELS = ["emergency", "urgent", "routine", "self_care"]
 RANK = {lv: i for i, lv in enumerate(LEVELS)}  # 0 = most urgent
@@ -226,16 +227,11 @@ def main(argv=None):
               "emergencies_missed_runtime": missed,
               "retrieval": eval_retrieval(model, read_jsonl(os.path.join(args.data, "retrieval_dev.jsonl")))}
     if args.fresh_from:
-        cut = {k: int(v) for k, v in (item.split("=", 1) for item in args.fresh_from.split(","))}
-
-        def fresh(q):
-            lang, number = q["id"].split("-")[1:]
-            return lang in cut and int(number) >= cut[lang]
-
+        cut = parse_id_cut(args.fresh_from)
         report["subsets"] = {}
         for name, what, keep in (("fresh", "written after the rules and the lexicon", True),
                                  ("original", "the rules and the lexicon were written looking at them", False)):
-            sub = [q for q in questions if fresh(q) == keep]
+            sub = [q for q in questions if written_from(q["id"], cut) == keep]
             t, b, m = eval_triage(model, sub, matcher, lexicon, args.emergency_threshold, args.urgent_threshold)
             report["subsets"][name] = {"what": what, "questions": len(sub), "triage": t, "baseline_rules_lexicon": b,
                                        "emergencies_missed_runtime": m}

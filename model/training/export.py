@@ -131,10 +131,12 @@ def export_model(model, path, dtype="fp32", heads=None, paths=None, tokenizer_sh
     save_file(tensors, path, metadata)
 
 
-def export_like(model, path, source, training, fp32_matrices=()):
+def export_like(model, path, source, step, record, fp32_matrices=()):
     """Writes `model` in FP16 as a derivative of the loaded model `source` (train_lexical*.py, qat.py):
-    the source's tokenizer, name, description and embedding precision, and `training` as the
-    metadata's training object."""
+    the source's tokenizer, name, description and embedding precision, and its `training` metadata
+    with `record` added under `step` ("lexical", "qat")."""
+    training = dict(source.metadata.get("training") or {})
+    training[step] = record
     export_model(model, path, dtype="fp16", tokenizer_sha256=source.metadata["tokenizer"],
                  name=source.metadata.get("name"), description=source.metadata.get("description"),
                  training=training, fp16_embed=source.metadata["precision"].get("embed") == "fp16",

@@ -156,15 +156,24 @@ class Collector:
         self.counts[f"{split}/{source}"] += repeat
 
 
+def parse_id_cut(text):
+    """"zh=339,en=336" -> {"zh": 339, "en": 336}: per language, the first question id number of a
+    generation of questions (data/medical/triage/README.md); "" -> {}."""
+    return {k: int(v) for k, v in (item.split("=", 1) for item in text.split(",") if item)}
+
+
+def written_from(item_id, cut):
+    """True when question tq-<lang>-NNNN has NNNN >= cut[lang] (a language not in `cut`: False)."""
+    lang, number = item_id.split("-")[1:]
+    return lang in cut and int(number) >= cut[lang]
+
+
 def encoder_holdout(item_id, spec):
     """True when a train question is kept from the encoder for train_lexical_classes.py's mix: spec is
-    (first id number per language, share); the share is taken by a hash of the id."""
-    if not spec:
+    (parse_id_cut's dict, share); the share is taken by a hash of the id."""
+    if not spec or not written_from(item_id, spec[0]):
         return False
-    first, share = spec
-    lang, number = item_id.split("-")[1:]
-    if lang not in first or int(number) < first[lang]:
-        return False
+    share = spec[1]
     digest = hashlib.sha256(("encoder-holdout:" + item_id).encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") % 10000 < share * 10000
 
@@ -324,7 +333,7 @@ def main(argv=None):
     holdout_spec = None
     if args.encoder_holdout:
         langs, share = args.encoder_holdout.rsplit(":", 1)
-        holdout_spec = ({k: int(v) for k, v in (item.split("=", 1) for item in langs.split(","))}, float(share))
+        holdout_spec = (parse_id_cut(langs), float(share))
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(REPO, "data", "medical", "departments.tsv"), encoding="utf-8") as f:
         departments = [l.split("\t")[0] for l in f.read().splitlines()[1:] if l.strip()]

@@ -188,11 +188,13 @@ def main(argv=None):
         out = model(ids, lengths, path=path, heads=heads, segments=segments)["heads"]
         mask = torch.arange(ids.shape[1], device=ids.device)[None, :] < torch.tensor(lengths, device=ids.device)[:, None]
         return out, mask
+
     rng = np.random.default_rng(args.seed)
     paths = list(student.paths)
 
     @torch.no_grad()
-    def held_out_kl(idx):
+    def probe_kl(idx):
+        """Mean distillation KL over the paths of the training inputs `idx` (a probe, not a held-out set)."""
         student.eval()
         total = 0.0
         for k in range(0, len(idx), args.batch):
@@ -204,7 +206,7 @@ def main(argv=None):
         return total / len(paths) / len(idx)
 
     probe = rng.choice(len(seqs), size=min(args.probe, len(seqs)), replace=False)
-    before = held_out_kl(probe)
+    before = probe_kl(probe)
     log(f"[qat] {len(names)} matrices simulated in INT4 (group {args.group}), {len(seqs)} inputs; "
         f"KL on a {len(probe)}-input probe before training: {before:.3e}")
     t0 = time.time()
@@ -222,17 +224,16 @@ def main(argv=None):
         if step % 10 == 0 or step == args.steps:
             log(f"[qat] step {step}/{args.steps} | distillation KL {float(loss) / len(paths):.3e} | "
                 f"{time.time() - t0:.0f} s")
-    after = held_out_kl(probe)
+    after = probe_kl(probe)
     alphas = torch.cat([p.detach().clamp(0.5, 1.0).flatten() for p in clips])
     log(f"[qat] KL on the probe: {before:.3e} -> {after:.3e}; clip alpha mean {float(alphas.mean()):.3f}, "
         f"{float((alphas < 0.999).float().mean()) * 100:.0f}% of groups clipped")
 
     bake(student, names)
-    training = dict(student.metadata.get("training") or {})
-    training["qat"] = {"script": "model/training/qat.py", "matrices": args.matrices, "group": args.group,
-                       "steps": args.steps, "batch": args.batch, "lr": args.lr, "clip_lr": args.clip_lr,
-                       "kl_probe_before": before, "kl_probe_after": after, "data": os.path.basename(args.data)}
-    export_like(student.to("cpu"), args.out, student, training, fp32_matrices=names)
+    record = {"script": "model/training/qat.py", "matrices": args.matrices, "group": args.group,
+              "steps": args.steps, "batch": args.batch, "lr": args.lr, "clip_lr": args.clip_lr,
+              "kl_probe_before": before, "kl_probe_after": after, "data": os.path.basename(args.data)}
+    export_like(student.to("cpu"), args.out, student, "qat", record, fp32_matrices=names)
     log(f"[qat] wrote {args.out} (the simulated matrices in F32: quantize it with deepseek quantize)")
     if args.report:
         with open(args.report, "w", encoding="utf-8") as f:

@@ -320,10 +320,8 @@ def main(argv=None):
                 f"{p} encoder {r['encoder']:.3f} lexical {r['lexical']:.3f} mixed {r['mixed']:.3f}"
                 for p, r in rows.items()) + f"; median a {float(a.median()):.2f}, b {float(b.median()):.2f}")
 
-    training = dict(base.metadata.get("training") or {})
-    training["lexical"] = {k: v for k, v in report.items() if k != "heads"}
-    training["lexical"]["script"] = "model/training/train_lexical.py"
-    export_like(model, args.out, base, training)
+    record = {k: v for k, v in report.items() if k != "heads"}
+    export_like(model, args.out, base, "lexical", dict(record, script="model/training/train_lexical.py"))
     log(f"[lexical] wrote {args.out}")
     if args.report:
         with open(args.report, "w", encoding="utf-8") as f:

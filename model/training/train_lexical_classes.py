@@ -39,7 +39,6 @@ import argparse
 import hashlib
 import json
 import os
-import re
 import sys
 import time
 
@@ -51,6 +50,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from deepseek_model import DeepseekEncoder, LexicalBag, lexical_buckets, pad_batch  # noqa: E402
 from export import export_like, load_model  # noqa: E402
 from finetune import read_jsonl  # noqa: E402
+from medical_data import parse_id_cut, written_from  # noqa: E402
 
 PULL = 0.05  # L2 pull of each class's (a, b) towards the head's shared (a0, b0)
 GOLD_REPEAT = 3  # medical_data.py's copies of a hand-labelled question
@@ -74,11 +74,6 @@ class Bags:
         flat = torch.cat([self.flat[b:b + n] for b, n in zip(starts, counts)])
         offs = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
         return flat, torch.from_numpy(offs), torch.from_numpy(counts)
-
-
-def mix_question(q, mix_from):
-    m = re.fullmatch(r"tq-(zh|en)-(\d+)", q["id"])
-    return bool(m) and m.group(1) in mix_from and int(m.group(2)) >= mix_from[m.group(1)]
 
 
 def fold_of(item_id, folds):
@@ -204,9 +199,9 @@ def main(argv=None):
     labels = {d["name"]: d["labels"] for d in defs if d["name"] in wanted}
     base.eval()
 
-    mix_from = {k: int(v) for k, v in (item.split("=", 1) for item in args.mix_from.split(",") if item)}
+    mix_from = parse_id_cut(args.mix_from)
     questions = read_jsonl(os.path.join(args.data, "train_questions.jsonl"))
-    chosen = (lambda q: mix_question(q, mix_from)) if mix_from else (lambda q: q.get("encoder_holdout", False))
+    chosen = (lambda q: written_from(q["id"], mix_from)) if mix_from else (lambda q: q.get("encoder_holdout", False))
     mix_q = [q for q in questions if chosen(q) and q.get("ids")]
     if not mix_q:
         raise SystemExit("[train_lexical_classes] no mixing question: pass --mix-from, or build the data with "
@@ -289,10 +284,8 @@ def main(argv=None):
             head.bias.mul_(a).add_(c + b * trainer.bias[h].detach())
             head.lexical.proj.weight.mul_(b[:, None])
 
-    training = dict(base.metadata.get("training") or {})
-    training["lexical"] = {k: v for k, v in report.items() if k != "heads"}
-    training["lexical"]["script"] = "model/training/train_lexical_classes.py"
-    export_like(model, args.out, base, training)
+    record = {k: v for k, v in report.items() if k != "heads"}
+    export_like(model, args.out, base, "lexical", dict(record, script="model/training/train_lexical_classes.py"))
     log(f"[lexical] wrote {args.out}")
     if args.report:
         with open(args.report, "w", encoding="utf-8") as f:
