@@ -4,6 +4,7 @@
 # data/models/legal-small.md and bench/RESULTS.md.
 #
 #   bash bench/legal_eval.sh [OUT]          # default OUT: runs/legal-eval
+#   PATHS=standard DS_LEGAL_MODEL=M DS_LEGAL_CALIBRATION=C bash bench/legal_eval.sh OUT   # one path, another model
 #
 # Needs: a release build (build/release/bin/{legal-extract,deepseek}) and ../shared/data (CUAD).
 # CUAD dev contracts are decompressed into OUT/cuad-dev/<id>.txt; each path runs on a fresh
@@ -31,7 +32,7 @@ ids = [r["id"] for r in map(json.loads, open("data/samples/legal/labels.jsonl", 
 open(sys.argv[1], "w", encoding="utf-8").write("\n".join(ids) + "\n")
 EOF
 
-for path in light standard heavy; do
+for path in ${PATHS:-light standard heavy}; do
   rm -f "$OUT/cuad-$path.db"*
   /usr/bin/time -v "$BIN/legal-extract" --db "$OUT/cuad-$path.db" --path "$path" --min-confidence 0.01 \
       --threads 2 --progress log --jsonl "$OUT/cuad-$path.jsonl" --json "$OUT/cuad-dev" \

@@ -277,18 +277,20 @@ PathSpec parse_path_object(const json& p, const ModelConfig& config, const std::
   return s;
 }
 
-// A segment_labels or sequence_classes head's `lexical` object {"buckets": B, "dim": E, "max_n": N[, "shrink": k]}
-// (SPEC.md section 3).
+// A segment_labels or sequence_classes head's `lexical` object {"buckets": B, "dim": E, "max_n": N[, "shrink": k]
+// [, "length_bins": L][, "position_bins": P]} (SPEC.md section 3).
 LexicalSpec parse_lexical(const json& v, const std::string& where, const std::string& file) {
   if (!v.is_object())
     throw ModelError(file, where, "expected {\"buckets\": B, \"dim\": E, \"max_n\": N}, got " + v.dump());
   Fields f(v, where, file);
-  f.only({"buckets", "dim", "max_n", "shrink"});
+  f.only({"buckets", "dim", "max_n", "shrink", "length_bins", "position_bins"});
   LexicalSpec s;
   s.buckets = static_cast<int>(f.integer("buckets", 1, 1 << 24));
   s.dim = static_cast<int>(f.integer("dim", 1, 4096));
   s.max_n = static_cast<int>(f.integer("max_n", 1, 4));
   if (v.contains("shrink")) s.shrink = static_cast<int>(f.integer("shrink", 0, 4096));
+  if (v.contains("length_bins")) s.length_bins = static_cast<int>(f.integer("length_bins", 0, 64));
+  if (v.contains("position_bins")) s.position_bins = static_cast<int>(f.integer("position_bins", 0, 64));
   return s;
 }
 

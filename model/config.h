@@ -51,6 +51,8 @@ struct LexicalSpec {
   int dim = 0;      // E, 1..4096
   int max_n = 0;    // N, 1..4
   int shrink = 0;   // k, 0..4096: u = (sum of the rows) / (F + k); 0 is the plain mean
+  int length_bins = 0;    // L, 0..64: a [L, C] bias by floor(log2(span tokens)); 0: none
+  int position_bins = 0;  // P, 0..64: a [P, C] bias by floor(log2(span begin + 1)); 0: none
   bool operator==(const LexicalSpec&) const = default;
 };
 

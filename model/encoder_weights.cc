@@ -43,6 +43,8 @@ EncoderWeights::EncoderWeights(const ModelFile& file) : embed(file, file.matrix(
     if (d.lexical) {
       h.lexical_embed.emplace(file, file.matrix(p + ".lexical.embed"));
       h.lexical_proj = f32(file, p + ".lexical.proj.weight");
+      if (d.lexical->length_bins > 0) h.lexical_length_bias = f32(file, p + ".lexical.length_bias");
+      if (d.lexical->position_bins > 0) h.lexical_position_bias = f32(file, p + ".lexical.position_bias");
     }
     heads.push_back(std::move(h));
   }

@@ -41,6 +41,8 @@ struct HeadWeights {
   // A segment_labels head's lexical bag (def.lexical set): table [B, E], any precision, and proj [C, E].
   std::optional<Embedding> lexical_embed = std::nullopt;
   F32Tensor lexical_proj = {};
+  F32Tensor lexical_length_bias = {};    // [L, C] when def.lexical->length_bins > 0
+  F32Tensor lexical_position_bias = {};  // [P, C] when def.lexical->position_bins > 0
 };
 
 struct EncoderWeights {

@@ -1,5 +1,7 @@
 #include "model/heads.h"
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
 
 #include "kernels/cpu/kernels.h"
@@ -42,6 +44,15 @@ void add_lexical_row(const HeadWeights& h, std::span<const int32_t> ids, int beg
   std::vector<float> u(static_cast<size_t>(E));
   for (int k = 0; k < E; ++k) u[size_t(k)] = static_cast<float>(acc[size_t(k)] / double(features.size() + size_t(spec.shrink)));
   kernels::gemm_nt(1, C, E, u.data(), E, h.lexical_proj.data(), E, out, C, /*accumulate=*/true, nullptr);
+  // The span's length and position biases: bins of floor(log2(tokens)) and floor(log2(begin + 1)).
+  auto add_bias_row = [&](const F32Tensor& table, int bins, uint64_t value) {
+    if (bins <= 0) return;
+    const int bin = std::min(bins - 1, static_cast<int>(std::bit_width(value)) - 1);
+    const float* row = table.data() + size_t(bin) * C;
+    for (int c = 0; c < C; ++c) out[c] += row[c];
+  };
+  add_bias_row(h.lexical_length_bias, spec.length_bins, static_cast<uint64_t>(end - begin));
+  add_bias_row(h.lexical_position_bias, spec.position_bins, static_cast<uint64_t>(begin) + 1);
 }
 
 }  // namespace

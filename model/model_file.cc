@@ -169,6 +169,8 @@ void ModelFile::validate() {
           add_matrix(p + ".lexical.embed", lx.buckets, lx.dim, why);
           add_f32(p + ".lexical.proj.weight", {C, lx.dim}, why);
           f32_matrix_names.insert(p + ".lexical.proj");
+          if (lx.length_bins > 0) add_f32(p + ".lexical.length_bias", {lx.length_bins, C}, why);
+          if (lx.position_bins > 0) add_f32(p + ".lexical.position_bias", {lx.position_bins, C}, why);
         }
         break;
       }

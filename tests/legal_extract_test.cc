@@ -376,7 +376,7 @@ TEST(LegalExtract, BadInputsAreRecordedWithTheirReasonAndTheBatchGoesOn) {
                                             20) +
                                     std::string(300, '\0'));
   write_file(in / "corrupt.docx", "PK\x03\x04 this is not really a zip archive");
-  write_file(in / "z-last.md", "## 第八条 争议解决\n\n因本合同发生的争议，由甲方所在地人民法院管辖。\n");
+  write_file(in / "z-last.md", "## 采购合同\n\n" + contract(2));  // a whole contract: rows at the default 0.5
   auto r = legal_extract(q(in) + " " + q(tmp / "missing.txt") + " --db " + q(tmp / "r.db") + " --jsonl " +
                          q(tmp / "r.jsonl") + " --report " + q(tmp / "r.html") + " --json");
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;

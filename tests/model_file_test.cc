@@ -345,6 +345,8 @@ TEST(ModelFile, BadLexicalBagsGiveAMessageNamingTheKeyOrTensor) {
       {"max_n 0", set_lexical("max_n", 0), {"heads.clauses.lexical key 'max_n'", "[1, 4]"}},
       {"shrink -1", set_lexical("shrink", -1), {"heads.clauses.lexical key 'shrink'", "[0, 4096]"}},
       {"shrink over 4096", set_lexical("shrink", 4097), {"heads.clauses.lexical key 'shrink'", "[0, 4096]"}},
+      {"length_bins over 64", set_lexical("length_bins", 65), {"heads.clauses.lexical key 'length_bins'", "[0, 64]"}},
+      {"position_bins -1", set_lexical("position_bins", -1), {"heads.clauses.lexical key 'position_bins'", "[0, 64]"}},
       {"max_n not an integer", set_lexical("max_n", 2.5), {"heads.clauses.lexical key 'max_n'", "expected an integer"}},
       {"unknown key", set_lexical("min_n", 1), {"heads.clauses.lexical key 'min_n'", "unknown key"}},
       {"missing key",

@@ -210,13 +210,14 @@ const char* kLexicalHeads =
     R"(  "lexical": {"buckets": 97, "dim": 8, "max_n": 3}},)"
     R"( {"name": "triage", "type": "sequence_classes", "labels": ["emergency", "urgent", "routine", "self_care"]},)"
     R"( {"name": "embed", "type": "embedding", "dim": 16}]})";
-// The same with shrink k = 5: u = sum / (F + 5), and a bag (shrink 3) on the sequence_classes head too.
+// The same with shrink k = 5: u = sum / (F + 5), length and position bias bins, and a bag (shrink 3, length
+// bins) on the sequence_classes head too.
 const char* kLexicalShrinkHeads =
     R"({"heads": [{"name": "tags", "type": "token_tags", "labels": ["O", "B-AMOUNT", "I-AMOUNT", "B-DATE", "I-DATE"]},)"
     R"( {"name": "clauses", "type": "segment_labels", "labels": ["payment", "termination", "liability", "confidentiality"],)"
-    R"(  "lexical": {"buckets": 97, "dim": 8, "max_n": 3, "shrink": 5}},)"
+    R"(  "lexical": {"buckets": 97, "dim": 8, "max_n": 3, "shrink": 5, "length_bins": 4, "position_bins": 5}},)"
     R"( {"name": "triage", "type": "sequence_classes", "labels": ["emergency", "urgent", "routine", "self_care"],)"
-    R"(  "lexical": {"buckets": 61, "dim": 6, "max_n": 2, "shrink": 3}},)"
+    R"(  "lexical": {"buckets": 61, "dim": 6, "max_n": 2, "shrink": 3, "length_bins": 3}},)"
     R"( {"name": "embed", "type": "embedding", "dim": 16}]})";
 
 INSTANTIATE_TEST_SUITE_P(

@@ -330,7 +330,7 @@ TEST(ModelCli, InfoShowsALexicalBagAndItsTable) {
   auto j = deepseek(info + " --json");
   ASSERT_EQ(j.exit_code, 0) << j.err;
   auto doc = nlohmann::json::parse(j.out);
-  EXPECT_EQ(doc["heads"][0]["lexical"], nlohmann::json({{"buckets", 50}, {"dim", 8}, {"max_n", 3}, {"shrink", 0}}));
+  EXPECT_EQ(doc["heads"][0]["lexical"], nlohmann::json({{"buckets", 50}, {"dim", 8}, {"max_n", 3}, {"shrink", 0}, {"length_bins", 0}, {"position_bins", 0}}));
   EXPECT_EQ(doc["precision"]["matrices"]["heads.clauses.lexical.embed"], "fp16");
 }
 

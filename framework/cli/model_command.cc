@@ -75,7 +75,10 @@ ordered_json describe(const model::ModelFile& f) {
     ordered_json o = {{"name", h.name}, {"type", model::head_type_name(h.type)}};
     if (h.type == model::HeadType::kEmbedding) o["dim"] = h.dim;
     else if (h.type != model::HeadType::kMlm) o["labels"] = h.labels;
-    if (h.lexical) o["lexical"] = {{"buckets", h.lexical->buckets}, {"dim", h.lexical->dim}, {"max_n", h.lexical->max_n}, {"shrink", h.lexical->shrink}};
+    if (h.lexical)
+      o["lexical"] = {{"buckets", h.lexical->buckets},         {"dim", h.lexical->dim},
+                      {"max_n", h.lexical->max_n},             {"shrink", h.lexical->shrink},
+                      {"length_bins", h.lexical->length_bins}, {"position_bins", h.lexical->position_bins}};
     heads.push_back(o);
   }
   j["heads"] = heads;
@@ -126,7 +129,10 @@ void print_text(const model::ModelFile& f) {
       out << "\n";
       if (h.lexical)
         out << "    lexical bag: " << h.lexical->buckets << " buckets of dim " << h.lexical->dim << ", n-grams up to "
-            << h.lexical->max_n << (h.lexical->shrink ? ", shrink " + std::to_string(h.lexical->shrink) : std::string()) << " (" << model::precision_name(f.matrix("heads." + h.name + ".lexical.embed").precision)
+            << h.lexical->max_n << (h.lexical->shrink ? ", shrink " + std::to_string(h.lexical->shrink) : std::string())
+            << (h.lexical->length_bins ? ", " + std::to_string(h.lexical->length_bins) + " length bins" : std::string())
+            << (h.lexical->position_bins ? ", " + std::to_string(h.lexical->position_bins) + " position bins" : std::string())
+            << " (" << model::precision_name(f.matrix("heads." + h.name + ".lexical.embed").precision)
             << " table)\n";
     }
   }

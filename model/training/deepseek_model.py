@@ -182,13 +182,14 @@ def validate_heads(heads):
     return heads
 
 
-LEXICAL_LIMITS = {"buckets": (1, 1 << 24), "dim": (1, 4096), "max_n": (1, 4), "shrink": (0, 4096)}
-LEXICAL_OPTIONAL = {"shrink"}
+LEXICAL_LIMITS = {"buckets": (1, 1 << 24), "dim": (1, 4096), "max_n": (1, 4), "shrink": (0, 4096),
+                  "length_bins": (0, 64), "position_bins": (0, 64)}
+LEXICAL_OPTIONAL = {"shrink", "length_bins", "position_bins"}
 
 
 def validate_lexical(spec, where):
-    """A segment_labels or sequence_classes head's lexical bag {"buckets": B, "dim": E, "max_n": N[, "shrink": k]}
-    (SPEC section 3)."""
+    """A segment_labels or sequence_classes head's lexical bag {"buckets": B, "dim": E, "max_n": N[, "shrink": k]
+    [, "length_bins": L][, "position_bins": P]} (SPEC section 3)."""
     required = set(LEXICAL_LIMITS) - LEXICAL_OPTIONAL
     if not isinstance(spec, dict) or not required <= set(spec) <= set(LEXICAL_LIMITS):
         raise ValueError(f"[{where}] must be an object with the keys {sorted(required)} (optional: "
@@ -232,24 +233,47 @@ def lexical_buckets(ids, begin, end, buckets, max_n):
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 
+def log2_bin(value, bins):
+    """min(bins - 1, floor(log2(value))) for an integer value >= 1 (SPEC section 3: the bag's bias bins)."""
+    return min(bins - 1, int(value).bit_length() - 1)
+
+
 class LexicalBag(nn.Module):
     """u = (sum of embed rows over the span's F hashed n-grams) / (F + shrink); adds proj @ u to the
-    logits. shrink 0 is the plain mean; k > 0 pulls short spans (few features) towards zero."""
+    logits. shrink 0 is the plain mean; k > 0 pulls short spans (few features) towards zero. Optional
+    bias tables by the span's length (length_bins) and by where it starts (position_bins)."""
 
     def __init__(self, spec, classes):
         super().__init__()
         self.spec = dict(spec)
         self.embed = nn.EmbeddingBag(spec["buckets"], spec["dim"], mode="sum")
         self.proj = nn.Linear(spec["dim"], classes, bias=False)
+        L, P = spec.get("length_bins", 0), spec.get("position_bins", 0)
+        self.length_bias = nn.Parameter(torch.zeros(L, classes)) if L else None
+        self.position_bias = nn.Parameter(torch.zeros(P, classes)) if P else None
 
-    def forward(self, ids, spans):
-        """Rows [S, C] for the (non-empty) spans [[b, e], ...] of one sequence's ids."""
+    def forward(self, ids, spans, starts=None):
+        """Rows [S, C] for the (non-empty) spans [[b, e], ...] of one sequence's ids. starts: each span's
+        first token in the whole document when `ids` is a window of it (training); default b."""
         feats = [lexical_buckets(ids, b, e, self.spec["buckets"], self.spec["max_n"]) for b, e in spans]
         offsets = np.cumsum([0] + [len(f) for f in feats[:-1]])
         device = self.embed.weight.device
         flat = torch.from_numpy(np.concatenate(feats) if feats else np.zeros(0, dtype=np.int64)).to(device)
         counts = torch.tensor([len(f) for f in feats], device=device)
-        return self.proj(self.pool(flat, torch.as_tensor(offsets, dtype=torch.long, device=device), counts))
+        rows = self.proj(self.pool(flat, torch.as_tensor(offsets, dtype=torch.long, device=device), counts))
+        starts = [b for b, _ in spans] if starts is None else starts
+        return rows + self.bin_biases([e - b for b, e in spans], starts, device)
+
+    def bin_biases(self, lengths, starts, device):
+        """[S, C] (or 0): length_bias[bin(tokens)] + position_bias[bin(start + 1)], SPEC section 3."""
+        out = 0
+        if self.length_bias is not None:
+            bins = [log2_bin(n, self.length_bias.shape[0]) for n in lengths]
+            out = out + self.length_bias[torch.tensor(bins, dtype=torch.long, device=device)]
+        if self.position_bias is not None:
+            bins = [log2_bin(b + 1, self.position_bias.shape[0]) for b in starts]
+            out = out + self.position_bias[torch.tensor(bins, dtype=torch.long, device=device)]
+        return out
 
     def pool(self, flat, offsets, counts):
         """u [S, E] of bags given EmbeddingBag-style (flat, offsets) and each bag's feature count."""
@@ -645,13 +669,15 @@ class DeepseekEncoder(nn.Module):
             rows.append(F.pad(zp[pidx, off], (0, 0, 0, total - t)))
         return torch.stack(rows)
 
-    def run_heads(self, z, lengths, segments=None, names=None, ids=None):
+    def run_heads(self, z, lengths, segments=None, names=None, ids=None, segment_starts=None):
         """Heads on z [B, T, D] (zeros at padding). Returns name -> output:
 
         token_tags [B, T, C] (zeros at padding); segment_labels: list over the batch of [S_b, C]
         (an empty span gives a zero row); sequence_classes [B, C]; embedding [B, E]; mlm [B, T, V].
         segments: list over the batch of [[begin, end], ...] token spans (needed by segment_labels).
         ids: [B, T] token ids (needed by segment_labels heads with a lexical bag).
+        segment_starts: list over the batch of each span's first token in the whole document, for a
+        lexical bag's position bins when a sequence is a window of a longer document (default: begin).
         """
         total = z.shape[1]
         mask = real_mask(lengths, total, z.device)[..., None]
@@ -675,7 +701,7 @@ class DeepseekEncoder(nn.Module):
             elif kind == "mlm":
                 out[name] = F.linear(z, self.embed.weight.to(z.dtype), module.bias).masked_fill(~mask, 0.0)
             else:
-                out[name] = self._segments(z, lengths, segments, module, name, ids)
+                out[name] = self._segments(z, lengths, segments, module, name, ids, segment_starts)
         return out
 
     @staticmethod
@@ -696,7 +722,7 @@ class DeepseekEncoder(nn.Module):
         return logits.index_add(0, torch.tensor(rows, device=logits.device), lex)
 
     @staticmethod
-    def _segments(z, lengths, segments, module, name, ids=None):
+    def _segments(z, lengths, segments, module, name, ids=None, segment_starts=None):
         if segments is None:
             segments = [[] for _ in lengths]
         if len(segments) != len(lengths):
@@ -720,16 +746,19 @@ class DeepseekEncoder(nn.Module):
                 seq = ids[b, :lengths[b]].tolist() if torch.is_tensor(ids) else list(ids[b])
                 full = [i for i, (begin, end) in enumerate(spans) if end > begin]
                 if full:
-                    lex = lexical(seq, [spans[i] for i in full]).to(rows.dtype)
+                    starts = None if segment_starts is None else [segment_starts[b][i] for i in full]
+                    lex = lexical(seq, [spans[i] for i in full], starts).to(rows.dtype)
                     rows = rows.index_add(0, torch.tensor(full, device=rows.device), lex)
             result.append(rows)
         return result
 
-    def forward(self, ids, lengths=None, path=None, top_k=None, window=None, segments=None, heads=None):
+    def forward(self, ids, lengths=None, path=None, top_k=None, window=None, segments=None, heads=None,
+                segment_starts=None):
         """ids: [B, T] long right-padded (with lengths) or a list of token id lists.
 
         path: name or path object; top_k: top-k spec overriding the path's; window: local radius
-        override; heads: names to run (None: all). Returns {"hidden": z [B, T, D], "heads": {...}}.
+        override; heads: names to run (None: all); segment_starts: see run_heads. Returns
+        {"hidden": z [B, T, D], "heads": {...}}.
         """
         if not torch.is_tensor(ids):
             ids, lengths = pad_batch(ids, self.config["pad_id"], self.embed.weight.device)
@@ -737,7 +766,7 @@ class DeepseekEncoder(nn.Module):
             lengths = [ids.shape[1]] * ids.shape[0]
         lengths = [int(t) for t in lengths]
         z = self.encode(ids, lengths, path, top_k, window)
-        return {"hidden": z, "heads": self.run_heads(z, lengths, segments, heads, ids)}
+        return {"hidden": z, "heads": self.run_heads(z, lengths, segments, heads, ids, segment_starts)}
 
 
 # ----------------------------------------------------------------------------------------------

@@ -429,7 +429,7 @@ def windows(doc_id, doc, rec, labelled, max_tokens, rng, with_cuad):
         j = max(j, i + 1)
         strip_titles = rng.random() < 0.5
         keep = []           # token indices kept
-        spans, cl, cu, hit = [], [], [], []
+        spans, cl, cu, hit, starts = [], [], [], [], []
         for s in range(i, j):
             b, e = ranges[s]
             e = min(e, start + max_tokens)
@@ -440,13 +440,16 @@ def windows(doc_id, doc, rec, labelled, max_tokens, rng, with_cuad):
             nb = len(keep)
             keep.extend(range(b, e))
             spans.append([nb, len(keep)])
+            starts.append(b)
             cl.append(sorted(clause_pos[s]))
             cu.append(sorted(cuad_pos[s]))
             hit.append(sorted(hits[s]))
         i = j
         if not keep:
             continue
-        example = {"doc": doc_id, "ids": [ids[k] for k in keep],
+        # span_starts: each segment's first token in the whole document, the position the runtime's
+        # lexical bags see (SPEC section 3, position_bins); the window's spans are window-relative.
+        example = {"doc": doc_id, "ids": [ids[k] for k in keep], "span_starts": starts,
                    "targets": {"clauses": {"spans": spans, "labels": cl, "known": known},
                                "tags": [tags[k] for k in keep]}}
         if with_cuad:

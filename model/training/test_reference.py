@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from deepseek_model import (dense_attention_reference, lexical_buckets, merge_owners, resolve_k, rope_cos_sin,  # noqa: E402
+from deepseek_model import (dense_attention_reference, lexical_buckets, log2_bin, merge_owners, resolve_k, rope_cos_sin,  # noqa: E402
                             apply_rope, rope_inv_freq, select_keys, window_starts)
 from export import NO_TOKENIZER, build_from_recipe, export_model, load_model  # noqa: E402
 from make_parity_case import DEFAULT_RECIPE  # noqa: E402
@@ -329,6 +329,31 @@ class LexicalBagTest(unittest.TestCase):
                 u = head.lexical.embed.weight[torch.from_numpy(feats)].sum(0) / (len(feats) + 2)
                 want = head(z.mean(0)) + head.lexical.proj(u)
                 torch.testing.assert_close(out["heads"][seq_head["name"]][b], want)
+
+    def test_length_and_position_bins_add_their_rows(self):
+        self.assertEqual([log2_bin(v, 4) for v in (1, 2, 3, 4, 7, 8, 1000)], [0, 1, 1, 2, 2, 3, 3])
+        recipe = small_recipe()
+        seg = next(h for h in recipe["heads"] if h["type"] == "segment_labels")
+        seg["lexical"] = {"buckets": 31, "dim": 6, "max_n": 2, "length_bins": 3, "position_bins": 4}
+        model = build_from_recipe(recipe, 5).eval()
+        head = model.heads[seg["name"]]
+        with torch.no_grad():
+            head.lexical.length_bias.normal_()
+            head.lexical.position_bias.normal_()
+        ids = random_ids(torch.Generator().manual_seed(6), 12)
+        spans = [[0, 1], [1, 5], [5, 12]]          # lengths 1, 4, 7 -> bins 0, 2, 2; begins 0, 1, 5 -> 0, 1, 2
+        with torch.no_grad():
+            out = model([ids], segments=[spans])
+            z = out["hidden"][0]
+            for s, (b, e), lb, pb in zip(range(3), spans, (0, 2, 2), (0, 1, 2)):
+                u = head.lexical.embed.weight[torch.from_numpy(lexical_buckets(ids, b, e, 31, 2))].mean(0)
+                want = (head(z[b:e].mean(0)) + head.lexical.proj(u) + head.lexical.length_bias[lb]
+                        + head.lexical.position_bias[pb])
+                torch.testing.assert_close(out["heads"][seg["name"]][0][s], want)
+            # A window of a longer document: position bins follow the document, not the window.
+            moved = model([ids], segments=[spans], segment_starts=[[0, 6, 300]])["heads"][seg["name"]][0]
+            shift = head.lexical.position_bias[[0, 2, 3]] - head.lexical.position_bias[[0, 1, 2]]
+            torch.testing.assert_close(moved - out["heads"][seg["name"]][0], shift)
 
     def test_bad_specs_are_refused(self):
         recipe = small_recipe()

@@ -4,6 +4,7 @@ half of a wide-and-deep clause classifier, trained in minutes on a CPU.
 
 usage: train_lexical.py --model FINETUNED.safetensors --data runs/legal-data --out MODEL.safetensors
                         [--heads clauses,cuad] [--buckets 65536] [--dim 32] [--max-n 3]
+                        [--shrink K] [--length-bins L] [--position-bins P] [--targets cuad=hits]
                         [--epochs 16] [--mix-share 0.08] [--report REPORT.json] [--threads N]
 
 Why: a small encoder fine-tuned for a few thousand steps on a CPU ranks CUAD's 41 clause categories
@@ -16,7 +17,8 @@ Steps:
   1. The train split's documents are divided by a hash of their id: the mixing slice (--mix-share)
      and the rest. The lexical bags (one per head) are trained on the rest only: binary
      cross-entropy over the segments (only the labels a segment's example marks as known), Adam,
-     one epoch at a time, keeping the epoch with the best macro AP on the mixing slice.
+     one epoch at a time, keeping for each head the epoch with its best macro AP on the mixing slice
+     (the heads' parameters are disjoint, so this is each head trained and stopped on its own).
   2. On the mixing slice, the encoder's logits (every path of the model, no lexical part) and the
      lexical logits are collected, and per label (a, b, c) is fitted by L2-regularized logistic
      regression, pulled towards one (a, b) shared by the head's labels so rare labels stay sane.
@@ -58,17 +60,21 @@ class Segments:
         self.heads = heads
         label_keys = label_keys or {}
         feats, self.offsets = [], [0]
+        self.lengths, self.starts = [], []   # tokens, and first token in the whole document (bias bins)
         self.y = {h: [] for h in heads}
         self.known = {h: [] for h in heads}
         self.where = []     # (example index, segment index)
         for x, ex in enumerate(examples):
             t = ex["targets"]
             spans = next(t[h]["spans"] for h in heads if h in t)
+            starts = ex.get("span_starts") or [b for b, _ in spans]
             for s, (b, e) in enumerate(spans):
                 if e <= b:
                     continue
                 f = lexical_buckets(ex["ids"], b, e, spec["buckets"], spec["max_n"])
                 feats.append(f)
+                self.lengths.append(e - b)
+                self.starts.append(starts[s])
                 self.offsets.append(self.offsets[-1] + len(f))
                 self.where.append((x, s))
                 for h in heads:
@@ -97,6 +103,12 @@ class Segments:
         offs = torch.from_numpy(np.concatenate([[0], np.cumsum(ends - starts)[:-1]]).astype(np.int64))
         return flat, offs, torch.from_numpy((ends - starts).astype(np.int64))
 
+    def lexical_logits(self, bag, idx):
+        """The bag's rows [len(idx), C] for segments idx: proj @ u plus the length/position bias bins."""
+        flat, offs, counts = self.batch(idx)
+        return bag.proj(bag.pool(flat, offs, counts)) + bag.bin_biases(
+            [self.lengths[i] for i in idx], [self.starts[i] for i in idx], flat.device)
+
 
 def average_precision(scores, y):
     order = np.argsort(-scores, kind="stable")
@@ -116,7 +128,8 @@ def macro_ap(scores, y, known):
 
 
 def train_bags(model, fit, mix, heads, args, log):
-    """Trains each head's lexical bag (with a temporary bias) on `fit`; keeps the best epoch on `mix`."""
+    """Trains each head's lexical bag (with a temporary bias) on `fit`; keeps each head's best epoch on `mix`.
+    Returns ({head: bias}, {head: epoch kept})."""
     bags = {h: model.heads[h].lexical for h in heads}
     bias = {h: torch.zeros(n, requires_grad=True) for h, n in heads.items()}
     params = [p for h in heads for p in bags[h].parameters()] + list(bias.values())
@@ -124,8 +137,7 @@ def train_bags(model, fit, mix, heads, args, log):
     pos_weight = {h: torch.full((n,), args.pos_weight) for h, n in heads.items()}
 
     def logits(data, idx):
-        flat, offs, counts = data.batch(idx)
-        return {h: bags[h].proj(bags[h].pool(flat, offs, counts)) + bias[h] for h in heads}
+        return {h: data.lexical_logits(bags[h], idx) + bias[h] for h in heads}
 
     def score(data):
         with torch.no_grad():
@@ -135,7 +147,7 @@ def train_bags(model, fit, mix, heads, args, log):
                     out[h].append(v)
         return {h: torch.cat(v).numpy() for h, v in out.items()}
 
-    best, best_state, rng = -1.0, None, np.random.default_rng(args.seed)
+    best, best_state, rng = {h: -1.0 for h in heads}, {}, np.random.default_rng(args.seed)
     for epoch in range(args.epochs):
         t0 = time.time()
         perm = rng.permutation(len(fit))
@@ -152,17 +164,17 @@ def train_bags(model, fit, mix, heads, args, log):
             opt.step()
         s = score(mix)
         aps = {h: macro_ap(s[h], mix.y[h].numpy(), mix.known[h].numpy())[0] for h in heads}
-        mean = float(np.nanmean(list(aps.values())))
         log(f"[lexical] epoch {epoch + 1}/{args.epochs}: mixing-slice macro AP "
             + ", ".join(f"{h} {v:.3f}" for h, v in aps.items()) + f" ({time.time() - t0:.0f} s)")
-        if mean > best:
-            best = mean
-            best_state = ({h: {k: v.clone() for k, v in bags[h].state_dict().items()} for h in heads},
-                          {h: b.detach().clone() for h, b in bias.items()}, epoch + 1)
+        for h in heads:
+            if aps[h] > best[h]:
+                best[h] = aps[h]
+                best_state[h] = ({k: v.clone() for k, v in bags[h].state_dict().items()}, bias[h].detach().clone(),
+                                 epoch + 1)
     for h in heads:
-        bags[h].load_state_dict(best_state[0][h])
-    log(f"[lexical] kept epoch {best_state[2]} (mean macro AP {best:.3f})")
-    return best_state[1], best_state[2]
+        bags[h].load_state_dict(best_state[h][0])
+    log("[lexical] kept " + ", ".join(f"{h} epoch {best_state[h][2]} (macro AP {best[h]:.3f})" for h in heads))
+    return {h: best_state[h][1] for h in heads}, {h: best_state[h][2] for h in heads}
 
 
 @torch.no_grad()
@@ -225,6 +237,10 @@ def main(argv=None):
     ap.add_argument("--max-n", type=int, default=3)
     ap.add_argument("--shrink", type=int, default=0,
                     help="lexical bag: divide the row sum by (features + SHRINK) (0: the mean), SPEC section 3")
+    ap.add_argument("--length-bins", type=int, default=0,
+                    help="lexical bag: a bias per label by floor(log2(segment tokens)), this many bins (SPEC section 3)")
+    ap.add_argument("--position-bins", type=int, default=0,
+                    help="lexical bag: a bias per label by floor(log2(first token in the document + 1)), this many bins")
     ap.add_argument("--epochs", type=int, default=16)
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--lr", type=float, default=1e-2)
@@ -255,6 +271,9 @@ def main(argv=None):
             d["lexical"] = {"buckets": args.buckets, "dim": args.dim, "max_n": args.max_n}
             if args.shrink:
                 d["lexical"]["shrink"] = args.shrink
+            for key in ("length_bins", "position_bins"):
+                if getattr(args, key):
+                    d["lexical"][key] = getattr(args, key)
         defs.append(d)
     missing = set(wanted) - {d["name"] for d in defs}
     if missing:
@@ -281,8 +300,7 @@ def main(argv=None):
         for h in heads:
             out = []
             for k in range(0, len(mix), 4096):
-                flat, offs, counts = mix.batch(np.arange(k, min(k + 4096, len(mix))))
-                out.append(model.heads[h].lexical.proj(model.heads[h].lexical.pool(flat, offs, counts)))
+                out.append(mix.lexical_logits(model.heads[h].lexical, np.arange(k, min(k + 4096, len(mix)))))
             lex[h] = torch.cat(out)
 
     paths = [p for p in args.paths.split(",") if p] or list(model.paths)
@@ -295,7 +313,8 @@ def main(argv=None):
         log(f"[lexical] encoder logits, path {path}: {time.time() - t0:.0f} s")
 
     report = {"model": os.path.basename(args.model), "targets": label_keys, "lexical": {"buckets": args.buckets, "dim": args.dim,
-              "max_n": args.max_n, "shrink": args.shrink}, "epoch_kept": epoch, "mix_documents": len({e["doc"] for e in mix_ex}),
+              "max_n": args.max_n, "shrink": args.shrink, "length_bins": args.length_bins,
+              "position_bins": args.position_bins}, "epoch_kept": epoch, "mix_documents": len({e["doc"] for e in mix_ex}),
               "mix_segments": len(mix), "heads": {}}
     with torch.no_grad():
         for h in heads:
@@ -307,6 +326,9 @@ def main(argv=None):
             head.weight.mul_(a[:, None])
             head.bias.mul_(a).add_(c)
             head.lexical.proj.weight.mul_(b[:, None])
+            for table in (head.lexical.length_bias, head.lexical.position_bias):
+                if table is not None:
+                    table.mul_(b[None, :])
             yn, kn = y.numpy(), known.numpy()
             rows = {}
             for i, path in enumerate(paths):
