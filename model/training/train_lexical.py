@@ -167,7 +167,7 @@ def train_bags(model, fit, mix, heads, args, log):
         log(f"[lexical] epoch {epoch + 1}/{args.epochs}: mixing-slice macro AP "
             + ", ".join(f"{h} {v:.3f}" for h, v in aps.items()) + f" ({time.time() - t0:.0f} s)")
         for h in heads:
-            if aps[h] > best[h]:
+            if h not in best_state or aps[h] > best[h]:   # a head with no scorable label keeps epoch 1
                 best[h] = aps[h]
                 best_state[h] = ({k: v.clone() for k, v in bags[h].state_dict().items()}, bias[h].detach().clone(),
                                  epoch + 1)
