@@ -45,7 +45,7 @@ def collect(model, examples, path, batch=8, label_keys=None):
         ids, lengths = pad_batch([e["ids"] for e in chunk], model.config["pad_id"], torch.device("cpu"))
         segments = [e["targets"]["clauses"]["spans"] for e in chunk]
         # span_starts: the segments' places in the whole document, as the runtime's position bins see them.
-        starts = [e.get("span_starts") or [b for b, _ in s] for e, s in zip(chunk, segments)]
+        starts = [e.get("span_starts") for e in chunk]
         res = model(ids, lengths, path=path, segments=segments, heads=list(labels), segment_starts=starts)["heads"]
         for h in labels:
             n = len(labels[h])

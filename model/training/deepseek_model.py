@@ -677,7 +677,8 @@ class DeepseekEncoder(nn.Module):
         segments: list over the batch of [[begin, end], ...] token spans (needed by segment_labels).
         ids: [B, T] token ids (needed by segment_labels heads with a lexical bag).
         segment_starts: list over the batch of each span's first token in the whole document, for a
-        lexical bag's position bins when a sequence is a window of a longer document (default: begin).
+        lexical bag's position bins when a sequence is a window of a longer document (None, for the
+        batch or one sequence: each span's begin).
         """
         total = z.shape[1]
         mask = real_mask(lengths, total, z.device)[..., None]
@@ -746,7 +747,8 @@ class DeepseekEncoder(nn.Module):
                 seq = ids[b, :lengths[b]].tolist() if torch.is_tensor(ids) else list(ids[b])
                 full = [i for i, (begin, end) in enumerate(spans) if end > begin]
                 if full:
-                    starts = None if segment_starts is None else [segment_starts[b][i] for i in full]
+                    given = None if segment_starts is None else segment_starts[b]
+                    starts = None if given is None else [given[i] for i in full]
                     lex = lexical(seq, [spans[i] for i in full], starts).to(rows.dtype)
                     rows = rows.index_add(0, torch.tensor(full, device=rows.device), lex)
             result.append(rows)
